@@ -1,0 +1,146 @@
+#include "base/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, errno, "open %s", path);
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return vs_fail(err, ENOMEM, "read %s", path);
+	}
+	for (;;) {
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return vs_fail(err, ENOMEM, "read %s", path);
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return vs_fail(err, e, "read %s", path);
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int vs_write_file(const char *path, const void *data, size_t len, mode_t mode, vs_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return vs_fail(err, errno, "open %s", path);
+	if (write_all(fd, data, len) < 0) {
+		int e = errno;
+		close(fd);
+		return vs_fail(err, e, "write %s", path);
+	}
+	if (close(fd) < 0)
+		return vs_fail(err, errno, "close %s", path);
+	return 0;
+}
+
+int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, vs_err *err)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid()) >= (int)sizeof(tmp))
+		return vs_fail(err, ENAMETOOLONG, "write %s", path);
+	if (vs_write_file(tmp, data, len, mode, err) < 0)
+		return -1;
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return vs_fail(err, e, "rename %s to %s", tmp, path);
+	}
+	return 0;
+}
+
+int vs_mkdir_p(const char *path, mode_t mode, vs_err *err)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return vs_fail(err, ENAMETOOLONG, "mkdir %s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return vs_fail(err, errno, "mkdir %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return vs_fail(err, errno, "mkdir %s", buf);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+	return rc < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int vs_rmtree(const char *path, vs_err *err)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+		return vs_fail(err, errno, "remove %s", path);
+	return 0;
+}
+
+int vs_write_str(const char *path, const char *s, vs_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, errno, "open %s", path);
+	if (write_all(fd, s, strlen(s)) < 0) {
+		int e = errno;
+		close(fd);
+		return vs_fail(err, e, "write '%s' to %s", s, path);
+	}
+	close(fd);
+	return 0;
+}

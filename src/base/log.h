@@ -1,0 +1,21 @@
+/* Runtime log: runc's --log / --log-format / --debug. JSON lines carry
+ * "level", "msg" and "time" as containerd's shim expects. */
+#ifndef VS_LOG_H
+#define VS_LOG_H
+
+#include <stdbool.h>
+
+typedef enum { VS_LOG_DEBUG, VS_LOG_INFO, VS_LOG_WARN, VS_LOG_ERROR } vs_log_level;
+
+/* path NULL = stderr. json selects the JSON line format. */
+int vs_log_open(const char *path, bool json, bool debug);
+void vs_log(vs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The fd logs go to (for passing to hooks or children); -1 if none. */
+int vs_log_fd(void);
+
+#define vs_debug(...) vs_log(VS_LOG_DEBUG, __VA_ARGS__)
+#define vs_info(...) vs_log(VS_LOG_INFO, __VA_ARGS__)
+#define vs_warn(...) vs_log(VS_LOG_WARN, __VA_ARGS__)
+#define vs_error(...) vs_log(VS_LOG_ERROR, __VA_ARGS__)
+
+#endif

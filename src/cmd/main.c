@@ -1,0 +1,102 @@
+/* vessel CLI: global flags as runc takes them, then one command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "cmd/commands.h"
+#include "cmd/opts.h"
+
+#define VESSEL_VERSION "0.1.0"
+
+static const struct {
+	const char *name;
+	int (*fn)(vs_global *, int, char **);
+	const char *help;
+} commands[] = {
+	{"create", cmd_create, "create a container from a bundle"},
+	{"start", cmd_start, "run the user process of a created container"},
+	{"run", cmd_run, "create and start a container"},
+	{"state", cmd_state, "print a container's state as JSON"},
+	{"kill", cmd_kill, "send a signal to a container's processes"},
+	{"delete", cmd_delete, "remove a container"},
+	{"list", cmd_list, "list containers"},
+	{"exec", cmd_exec, "run a process inside a running container"},
+	{"ps", cmd_ps, "list the processes of a container"},
+	{"pause", cmd_pause, "freeze a container's processes"},
+	{"resume", cmd_resume, "thaw a paused container"},
+	{"update", cmd_update, "change a container's resource limits"},
+	{"events", cmd_events, "print container statistics"},
+	{"features", cmd_features, "print the runtime-spec features JSON"},
+	{"spec", cmd_spec, "write a default config.json"},
+	{"vm", cmd_vm, "run a microVM (vessel vm run --kernel ...)"},
+	{"check", cmd_check, "report what this host offers"},
+};
+
+int vs_cmd_fail(const vs_err *err)
+{
+	char buf[768];
+	vs_err_str(err, buf, sizeof(buf));
+	vs_error("%s", buf);
+	/* With --log the message also goes to stderr, where users and podman look. */
+	if (vs_log_fd() != 2)
+		fprintf(stderr, "vessel: %s\n", buf);
+	return 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vessel [global flags] COMMAND [flags] [args]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nGlobal flags: --root DIR --log FILE --log-format text|json --debug\n"
+		   "              --systemd-cgroup --rootless auto|true|false --version\n");
+}
+
+int main(int argc, char **argv)
+{
+	vs_global g = {.root = "/run/vessel", .log_format = "text", .rootless = "auto"};
+	bool version = false, help = false;
+	const char *criu = NULL;
+	vs_opt opts[] = {
+		{"root", 0, OPT_STR, &g.root},
+		{"log", 0, OPT_STR, &g.log_path},
+		{"log-format", 0, OPT_STR, &g.log_format},
+		{"debug", 0, OPT_BOOL, &g.debug},
+		{"systemd-cgroup", 0, OPT_BOOL, &g.systemd_cgroup},
+		{"rootless", 0, OPT_STR, &g.rootless},
+		{"criu", 0, OPT_STR, &criu},
+		{"version", 'v', OPT_BOOL, &version},
+		{"help", 'h', OPT_BOOL, &help},
+		{0},
+	};
+	int i = vs_opts_parse("", argc - 1, argv + 1, opts);
+	if (i < 0)
+		return 2;
+	i += 1;
+	if (version) {
+		printf("vessel version %s\nspec: 1.2.0\n", VESSEL_VERSION);
+		return 0;
+	}
+	if (help || i >= argc) {
+		usage(help ? stdout : stderr);
+		return help ? 0 : 2;
+	}
+	if (strcmp(g.log_format, "text") && strcmp(g.log_format, "json")) {
+		fprintf(stderr, "vessel: --log-format must be text or json, not '%s'\n", g.log_format);
+		return 2;
+	}
+	if (vs_log_open(g.log_path, !strcmp(g.log_format, "json"), g.debug) < 0) {
+		fprintf(stderr, "vessel: open log %s: %m\n", g.log_path);
+		return 1;
+	}
+	const char *name = argv[i];
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(commands[c].name, name))
+			return commands[c].fn(&g, argc - i - 1, argv + i + 1);
+	fprintf(stderr, "vessel: unknown command '%s'\n", name);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,29 @@
+/* runc-style flag parsing: --name value, --name=value, -name value, short
+ * aliases (-b), booleans (--detach, --detach=false). Flags stop at the first
+ * positional argument, as urfave/cli does, so `exec ID sh -c x` keeps its
+ * trailing arguments untouched. */
+#ifndef VS_CMD_OPTS_H
+#define VS_CMD_OPTS_H
+
+#include <stdbool.h>
+
+typedef enum { OPT_BOOL, OPT_STR, OPT_INT, OPT_LIST } vs_opt_kind;
+
+typedef struct vs_opt {
+	const char *name;  /* long name without dashes */
+	char short_name;   /* 0 if none */
+	vs_opt_kind kind;
+	void *target;      /* bool*, const char**, long*, or vs_strlist* */
+} vs_opt;
+
+typedef struct vs_strlist {
+	const char **items;
+	int n;
+} vs_strlist;
+
+/* Parse argv[0..argc) with opts (terminated by a zeroed entry). On success
+ * returns the index of the first positional argument. On error prints a
+ * message naming the flag and returns -1. */
+int vs_opts_parse(const char *cmd, int argc, char **argv, const vs_opt *opts);
+
+#endif
