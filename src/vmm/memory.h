@@ -1,0 +1,42 @@
+/* Guest physical memory. Every guest-physical access in the VMM goes through
+ * vs_gmem_ptr(), which checks range and overflow; device code never adds
+ * offsets to a host pointer by hand. */
+#ifndef VS_VMM_MEMORY_H
+#define VS_VMM_MEMORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+#define VS_GMEM_MAX_REGIONS 4
+
+typedef struct vs_gmem_region {
+	uint64_t gpa;  /* guest-physical start */
+	uint64_t size;
+	uint8_t *host; /* host mapping */
+} vs_gmem_region;
+
+typedef struct vs_gmem {
+	vs_gmem_region regions[VS_GMEM_MAX_REGIONS];
+	unsigned n_regions;
+} vs_gmem;
+
+/* Map `size` bytes of anonymous memory for the guest, leaving the 32-bit
+ * MMIO hole [VS_MMIO_HOLE_START, 4 GiB) unbacked (RAM above it is placed at 4 GiB). */
+#define VS_MMIO_HOLE_START 0xC0000000ULL
+int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err);
+void vs_gmem_destroy(vs_gmem *m);
+
+/* Host pointer for [gpa, gpa+len) if the whole range lies inside one RAM
+ * region; NULL otherwise (err filled if non-NULL). len 0 is allowed. */
+void *vs_gmem_ptr(const vs_gmem *m, uint64_t gpa, uint64_t len, vs_err *err);
+
+/* Copy helpers built on vs_gmem_ptr. */
+int vs_gmem_read(const vs_gmem *m, uint64_t gpa, void *dst, uint64_t len, vs_err *err);
+int vs_gmem_write(const vs_gmem *m, uint64_t gpa, const void *src, uint64_t len, vs_err *err);
+
+/* Total RAM in bytes. */
+uint64_t vs_gmem_size(const vs_gmem *m);
+
+#endif
