@@ -1,0 +1,56 @@
+/* Container cgroups on v1, v2 and hybrid hosts (this project's CI host is
+ * hybrid: v1 controllers under /sys/fs/cgroup/<ctrl>, cgroup2 at
+ * /sys/fs/cgroup/unified). The layout is derived from cgroupsPath alone, so a
+ * later `vessel` process re-opens a container's cgroup from its saved path. */
+#ifndef VS_CTR_CGROUP_H
+#define VS_CTR_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+#include "oci/config.h"
+
+typedef enum { VS_CG_V1, VS_CG_V2, VS_CG_HYBRID } vs_cgroup_mode;
+
+typedef struct vs_cgroup vs_cgroup;
+
+/* Detect the host's cgroup mode (reads /proc/self/mountinfo once). */
+int vs_cgroup_mode_detect(vs_cgroup_mode *mode, vs_err *err);
+
+/* Resolve the container's cgroup. cgroups_path: absolute ("/vessel/x") or
+ * relative (under the runtime's own cgroup, as runc does), or NULL (default
+ * "/vessel/<id>"). With systemd=true, "slice:prefix:name" syntax is expected;
+ * unsupported -> VS_ENOTSUP_HOST error. Does not touch the filesystem. */
+int vs_cgroup_open(const char *cgroups_path, const char *id, bool systemd, vs_cgroup **out, vs_err *err);
+/* The canonical path to store in state ("/vessel/x"). */
+const char *vs_cgroup_path(const vs_cgroup *cg);
+
+/* mkdir the cgroup in every mounted controller (v1) / the unified tree (v2),
+ * enabling the needed controllers in v2 subtree_control. */
+int vs_cgroup_create(vs_cgroup *cg, vs_err *err);
+/* Write linux.resources. An impossible value (e.g. memory limit below usage,
+ * cpus not in the parent's set) fails naming the field and the file. */
+int vs_cgroup_apply(vs_cgroup *cg, const vs_resources *res, vs_err *err);
+/* Move pid into the cgroup (all hierarchies). */
+int vs_cgroup_enter(vs_cgroup *cg, pid_t pid, vs_err *err);
+/* Freeze (pause) or thaw (resume); waits until the state is reached. */
+int vs_cgroup_freeze(vs_cgroup *cg, bool frozen, vs_err *err);
+int vs_cgroup_is_frozen(vs_cgroup *cg, bool *frozen, vs_err *err);
+/* All pids in the cgroup (malloc'd array). */
+int vs_cgroup_pids(vs_cgroup *cg, pid_t **pids, size_t *n, vs_err *err);
+/* Send sig to every process in the cgroup (freezing around it so none escape). */
+int vs_cgroup_kill(vs_cgroup *cg, int sig, vs_err *err);
+/* Remove the cgroup directories (kills nothing; retries briefly on EBUSY). */
+int vs_cgroup_destroy(vs_cgroup *cg, vs_err *err);
+/* Statistics for `events --stats`: fills a JSON-ready struct. */
+typedef struct vs_cgroup_stats {
+	unsigned long long cpu_usage_ns, cpu_user_ns, cpu_kernel_ns;
+	unsigned long long mem_usage, mem_limit, mem_max_usage, mem_failcnt;
+	unsigned long long pids_current, pids_limit;
+} vs_cgroup_stats;
+int vs_cgroup_stats_read(vs_cgroup *cg, vs_cgroup_stats *st, vs_err *err);
+void vs_cgroup_free(vs_cgroup *cg);
+
+#endif
