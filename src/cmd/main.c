@@ -55,8 +55,11 @@ static void usage(FILE *f)
 		   "              --systemd-cgroup --rootless auto|true|false --version\n");
 }
 
+char **vs_main_argv;
+
 int main(int argc, char **argv)
 {
+	vs_main_argv = argv;
 	vs_global g = {.root = "/run/vessel", .log_format = "text", .rootless = "auto"};
 	bool version = false, help = false;
 	const char *criu = NULL;

@@ -21,17 +21,31 @@ int vs_cgroup_mode_detect(vs_cgroup_mode *mode, vs_err *err);
 
 /* Resolve the container's cgroup. cgroups_path: absolute ("/vessel/x") or
  * relative (under the runtime's own cgroup, as runc does), or NULL (default
- * "/vessel/<id>"). With systemd=true, "slice:prefix:name" syntax is expected;
- * unsupported -> VS_ENOTSUP_HOST error. Does not touch the filesystem. */
+ * "/vessel/<id>"). With systemd=true, "slice:prefix:name" syntax is expected
+ * and mapped to the path systemd would use ("/system.slice/prefix-name.scope",
+ * as runc's cgroupfs fallback does; no systemd units are made); an absolute
+ * path is taken as already resolved, so re-opening from vs_cgroup_path works
+ * either way. A relative path is resolved against one reference hierarchy
+ * (the unified one, else name=systemd) so every hierarchy gets the same
+ * path. Reads mountinfo and /proc/self/cgroup; creates nothing. */
 int vs_cgroup_open(const char *cgroups_path, const char *id, bool systemd, vs_cgroup **out, vs_err *err);
 /* The canonical path to store in state ("/vessel/x"). */
 const char *vs_cgroup_path(const vs_cgroup *cg);
+vs_cgroup_mode vs_cgroup_get_mode(const vs_cgroup *cg);
+/* The container's directory in the hierarchy holding `controller` ("memory",
+ * "hugetlb", ...; NULL = the unified tree); NULL if there is none. */
+const char *vs_cgroup_dir(const vs_cgroup *cg, const char *controller);
 
 /* mkdir the cgroup in every mounted controller (v1) / the unified tree (v2),
  * enabling the needed controllers in v2 subtree_control. */
 int vs_cgroup_create(vs_cgroup *cg, vs_err *err);
-/* Write linux.resources. An impossible value (e.g. memory limit below usage,
- * cpus not in the parent's set) fails naming the field and the file. */
+/* Write linux.resources. Only fields that are set are written (so `update`
+ * passes a partial struct). v1 values are mapped to v2 files as runc does.
+ * Device rules, when given, apply on a deny-all base followed by the OCI
+ * default devices (null, zero, full, random, urandom, tty, console, ptmx,
+ * pts). An impossible value (e.g. memory limit below usage, cpus not in the
+ * parent's set) fails naming the field and the file; a controller the host
+ * lacks fails with VS_ENOTSUP_HOST naming the field. */
 int vs_cgroup_apply(vs_cgroup *cg, const vs_resources *res, vs_err *err);
 /* Move pid into the cgroup (all hierarchies). */
 int vs_cgroup_enter(vs_cgroup *cg, pid_t pid, vs_err *err);

@@ -33,6 +33,13 @@ typedef struct vs_mount {
 	unsigned long attr_clr;
 	char *data; /* the options that are not flags, comma-joined ("mode=755,size=65536k"), or NULL */
 	bool is_bind; /* flags has MS_BIND */
+	bool tmpcopyup;       /* "tmpcopyup": copy the image's files into the new tmpfs */
+	bool idmap;           /* "idmap"/"ridmap" or per-mount mappings: idmapped bind mount */
+	bool idmap_recursive; /* "ridmap" (or rbind with mappings) */
+	struct vs_id_map *uid_mappings; /* per-mount mappings (runtime-spec 1.2), may be NULL */
+	size_t n_uid_mappings;
+	struct vs_id_map *gid_mappings;
+	size_t n_gid_mappings;
 } vs_mount;
 
 /* ---- process ---- */
@@ -66,6 +73,20 @@ typedef struct vs_process {
 	char *selinux_label;
 	bool has_oom_score_adj;
 	int oom_score_adj;
+	/* runtime-spec 1.2 additions: */
+	bool has_io_priority;
+	int io_priority_class; /* IOPRIO_CLASS_RT=1, _BE=2, _IDLE=3 */
+	int io_priority;       /* 0..7 */
+	bool has_scheduler;
+	struct vs_sched {
+		int policy;       /* SCHED_* */
+		int nice;         /* -20..19 */
+		int priority;
+		uint64_t flags;   /* SCHED_FLAG_* bits */
+		uint64_t runtime, deadline, period; /* ns, SCHED_DEADLINE */
+	} scheduler;
+	char *exec_cpu_affinity_initial; /* "0-3,7" or NULL */
+	char *exec_cpu_affinity_final;
 } vs_process;
 
 /* ---- hooks ---- */
@@ -151,6 +172,12 @@ typedef struct vs_resources {
 
 	vs_kv *unified; /* cgroup v2 file -> value */
 	size_t n_unified;
+
+	struct vs_rdma_limit {
+		char *device;
+		vs_opt_u64 hca_handles, hca_objects; /* uint32 range */
+	} *rdma;
+	size_t n_rdma;
 } vs_resources;
 
 /* ---- linux.seccomp ---- */
@@ -254,6 +281,15 @@ typedef struct vs_linux {
 	vs_time_offset time_monotonic, time_boottime;
 	bool has_personality;
 	unsigned long personality;
+	bool has_intel_rdt;
+	struct vs_intel_rdt {
+		char *clos_id;
+		char *l3_cache_schema;
+		char *mem_bw_schema;
+		bool enable_cmt, enable_mbm;
+	} intel_rdt;
+	vs_kv *net_devices; /* host interface name -> name in the container */
+	size_t n_net_devices;
 } vs_linux;
 
 typedef struct vs_config {

@@ -1,0 +1,276 @@
+/* create, start, run, state, kill, delete, list, pause, resume. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "cmd/commands.h"
+#include "cmd/foreground.h"
+#include "cmd/opts.h"
+#include "ctr/cloned_binary.h"
+#include "ctr/container.h"
+
+/* Make path absolute against the cwd, without requiring it to exist. */
+static const char *absolute(const char *path, char *buf, size_t len)
+{
+	if (!path || path[0] == '/')
+		return path;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return path;
+	snprintf(buf, len, "%s/%s", cwd, path);
+	return buf;
+}
+
+static int need_id(const char *cmd, int argc, char **argv __attribute__((unused)), int i)
+{
+	if (i >= argc) {
+		fprintf(stderr, "vessel %s: container id required\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Shared by create and run. */
+typedef struct {
+	const char *bundle, *pid_file, *console_socket;
+	bool no_pivot, no_new_keyring, detach, keep, no_subreaper;
+	long preserve_fds;
+	char bundle_buf[PATH_MAX], pid_buf[PATH_MAX], sock_buf[PATH_MAX];
+} create_flags;
+
+static int parse_create(const char *cmd, int argc, char **argv, create_flags *f, bool is_run)
+{
+	memset(f, 0, sizeof(*f));
+	vs_opt opts[] = {
+		{"bundle", 'b', OPT_STR, &f->bundle},
+		{"pid-file", 0, OPT_STR, &f->pid_file},
+		{"console-socket", 0, OPT_STR, &f->console_socket},
+		{"no-pivot", 0, OPT_BOOL, &f->no_pivot},
+		{"no-new-keyring", 0, OPT_BOOL, &f->no_new_keyring},
+		{"preserve-fds", 0, OPT_INT, &f->preserve_fds},
+		{is_run ? "detach" : "no-such-flag", 'd', OPT_BOOL, &f->detach},
+		{is_run ? "keep" : "no-such-flag", 0, OPT_BOOL, &f->keep},
+		{"no-subreaper", 0, OPT_BOOL, &f->no_subreaper},
+		{0},
+	};
+	int i = vs_opts_parse(cmd, argc, argv, opts);
+	if (i < 0 || need_id(cmd, argc, argv, i) < 0)
+		return -1;
+	if (f->preserve_fds < 0) {
+		fprintf(stderr, "vessel %s: --preserve-fds must not be negative\n", cmd);
+		return -1;
+	}
+	if (!realpath(f->bundle ? f->bundle : ".", f->bundle_buf)) {
+		fprintf(stderr, "vessel %s: bundle %s: %s\n", cmd, f->bundle ? f->bundle : ".", strerror(errno));
+		return -1;
+	}
+	f->bundle = f->bundle_buf;
+	f->pid_file = absolute(f->pid_file, f->pid_buf, sizeof(f->pid_buf));
+	f->console_socket = absolute(f->console_socket, f->sock_buf, sizeof(f->sock_buf));
+	return i;
+}
+
+static int protect_binary(char **argv)
+{
+	vs_err err = {0};
+	extern char **environ;
+	if (vs_ensure_cloned_binary(argv, environ, &err) < 0)
+		return vs_cmd_fail(&err);
+	return 0;
+}
+
+extern char **vs_main_argv; /* the full argv, for re-executing from the sealed copy */
+
+VS_CMD(create)
+{
+	if (protect_binary(vs_main_argv))
+		return 1;
+	create_flags f;
+	int i = parse_create("create", argc, argv, &f, false);
+	if (i < 0)
+		return 2;
+	vs_create_opts o = {.root = g->root,
+			    .id = argv[i],
+			    .bundle = f.bundle,
+			    .pid_file = f.pid_file,
+			    .console_socket = f.console_socket,
+			    .no_pivot = f.no_pivot,
+			    .no_new_keyring = f.no_new_keyring,
+			    .systemd_cgroup = g->systemd_cgroup,
+			    .preserve_fds = (int)f.preserve_fds};
+	vs_err err = {0};
+	pid_t pid;
+	int pty;
+	if (vs_container_create(&o, &pid, &pty, &err) < 0)
+		return vs_cmd_fail(&err);
+	return 0;
+}
+
+VS_CMD(start)
+{
+	vs_opt opts[] = {{0}};
+	int i = vs_opts_parse("start", argc, argv, opts);
+	if (i < 0 || need_id("start", argc, argv, i) < 0)
+		return 2;
+	vs_err err = {0};
+	if (vs_container_start(g->root, argv[i], &err) < 0)
+		return vs_cmd_fail(&err);
+	return 0;
+}
+
+VS_CMD(run)
+{
+	if (protect_binary(vs_main_argv))
+		return 1;
+	create_flags f;
+	int i = parse_create("run", argc, argv, &f, true);
+	if (i < 0)
+		return 2;
+	if (!f.detach && !f.no_subreaper)
+		vs_fg_prepare();
+	vs_create_opts o = {.root = g->root,
+			    .id = argv[i],
+			    .bundle = f.bundle,
+			    .pid_file = f.pid_file,
+			    .console_socket = f.console_socket,
+			    .no_pivot = f.no_pivot,
+			    .no_new_keyring = f.no_new_keyring,
+			    .systemd_cgroup = g->systemd_cgroup,
+			    .preserve_fds = (int)f.preserve_fds,
+			    .keep_pty = !f.detach && !f.console_socket};
+	vs_err err = {0};
+	pid_t pid;
+	int pty;
+	if (vs_container_create(&o, &pid, &pty, &err) < 0)
+		return vs_cmd_fail(&err);
+	if (vs_container_start(g->root, o.id, &err) < 0) {
+		vs_container_delete(g->root, o.id, true, NULL);
+		return vs_cmd_fail(&err);
+	}
+	if (f.detach)
+		return 0;
+	int status = vs_fg_wait(pid, pty);
+	if (!f.keep && vs_container_delete(g->root, o.id, true, &err) < 0)
+		vs_cmd_fail(&err);
+	return status;
+}
+
+VS_CMD(state)
+{
+	vs_opt opts[] = {{0}};
+	int i = vs_opts_parse("state", argc, argv, opts);
+	if (i < 0 || need_id("state", argc, argv, i) < 0)
+		return 2;
+	vs_state st;
+	vs_err err = {0};
+	if (vs_state_load(g->root, argv[i], &st, &err) < 0)
+		return vs_cmd_fail(&err);
+	char *json = vs_state_json(&st, vs_state_status(&st), true);
+	printf("%s\n", json);
+	free(json);
+	vs_state_clear(&st);
+	return 0;
+}
+
+VS_CMD(kill)
+{
+	bool all = false;
+	vs_opt opts[] = {{"all", 'a', OPT_BOOL, &all}, {0}};
+	int i = vs_opts_parse("kill", argc, argv, opts);
+	if (i < 0 || need_id("kill", argc, argv, i) < 0)
+		return 2;
+	int sig = SIGTERM;
+	if (i + 1 < argc && (sig = vs_parse_signal(argv[i + 1])) < 0) {
+		fprintf(stderr, "vessel kill: unknown signal '%s'\n", argv[i + 1]);
+		return 2;
+	}
+	vs_err err = {0};
+	if (vs_container_kill(g->root, argv[i], sig, all, &err) < 0)
+		return vs_cmd_fail(&err);
+	return 0;
+}
+
+VS_CMD(delete)
+{
+	bool force = false;
+	vs_opt opts[] = {{"force", 'f', OPT_BOOL, &force}, {0}};
+	int i = vs_opts_parse("delete", argc, argv, opts);
+	if (i < 0 || need_id("delete", argc, argv, i) < 0)
+		return 2;
+	vs_err err = {0};
+	if (vs_container_delete(g->root, argv[i], force, &err) < 0) {
+		/* runc: deleting a container that does not exist is not an error with --force. */
+		if (force && err.code == ENOENT)
+			return 0;
+		return vs_cmd_fail(&err);
+	}
+	return 0;
+}
+
+static int freeze_cmd(vs_global *g, int argc, char **argv, const char *cmd, bool frozen)
+{
+	vs_opt opts[] = {{0}};
+	int i = vs_opts_parse(cmd, argc, argv, opts);
+	if (i < 0 || need_id(cmd, argc, argv, i) < 0)
+		return 2;
+	vs_err err = {0};
+	if (vs_container_freeze(g->root, argv[i], frozen, &err) < 0)
+		return vs_cmd_fail(&err);
+	return 0;
+}
+
+VS_CMD(pause) { return freeze_cmd(g, argc, argv, "pause", true); }
+VS_CMD(resume) { return freeze_cmd(g, argc, argv, "resume", false); }
+
+VS_CMD(list)
+{
+	const char *format = "table";
+	bool quiet = false;
+	vs_opt opts[] = {{"format", 'f', OPT_STR, &format}, {"quiet", 'q', OPT_BOOL, &quiet}, {0}};
+	if (vs_opts_parse("list", argc, argv, opts) < 0)
+		return 2;
+	bool json = !strcmp(format, "json");
+	if (!json && strcmp(format, "table")) {
+		fprintf(stderr, "vessel list: --format must be table or json\n");
+		return 2;
+	}
+	char **ids;
+	vs_err err = {0};
+	if (vs_state_list(g->root, &ids, &err) < 0)
+		return vs_cmd_fail(&err);
+	struct json_object *arr = json_object_new_array();
+	if (!json && !quiet)
+		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+	for (char **id = ids; *id; id++) {
+		vs_state st;
+		if (vs_state_load(g->root, *id, &st, NULL) < 0)
+			continue; /* removed meanwhile */
+		vs_status s = vs_state_status(&st);
+		int pid = s == VS_STATUS_STOPPED ? 0 : st.pid;
+		if (json) {
+			char *one = vs_state_json(&st, s, false);
+			struct json_object *o = json_tokener_parse(one);
+			if (o)
+				json_object_array_add(arr, o);
+			free(one);
+		} else if (quiet) {
+			printf("%s\n", *id);
+		} else {
+			printf("%-12s %-8d %-10s %-40s %-30s %s\n", *id, pid, vs_status_name(s),
+			       st.bundle ? st.bundle : "", st.created ? st.created : "",
+			       st.owner && *st.owner ? st.owner : "root");
+		}
+		vs_state_clear(&st);
+	}
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	json_object_put(arr);
+	vs_strv_free(ids);
+	return 0;
+}

@@ -1,0 +1,277 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "ctr/cgroup.h"
+#include "ctr/console.h"
+#include "ctr/container.h"
+#include "ctr/hooks.h"
+#include "ctr/launch.h"
+#include "ctr/sync.h"
+
+int vs_write_pid_file(const char *path, pid_t pid, vs_err *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+	return vs_write_file_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+int vs_container_hooks(const vs_config *cfg, const vs_state *st, int kind, vs_status status, vs_err *err)
+{
+	if (!cfg->n_hooks[kind])
+		return 0;
+	char *json = vs_state_json(st, status, false);
+	int rc = vs_hooks_run(cfg, kind, json, err);
+	free(json);
+	return rc;
+}
+
+static char *now_rfc3339(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[64];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	return strdup(buf);
+}
+
+static int copy_config(const char *bundle, const char *dir, vs_err *err)
+{
+	char src[PATH_MAX], dst[PATH_MAX], *buf;
+	size_t len;
+	snprintf(src, sizeof(src), "%s/config.json", bundle);
+	snprintf(dst, sizeof(dst), "%s/" VS_CONFIG_COPY, dir);
+	if (vs_read_file(src, &buf, &len, err) < 0)
+		return -1;
+	int rc = vs_write_file(dst, buf, len, 0600, err);
+	free(buf);
+	return rc;
+}
+
+static void fill_state(vs_state *st, const vs_create_opts *o, const vs_config *cfg, char *dir)
+{
+	st->id = strdup(o->id);
+	st->dir = dir;
+	st->bundle = strdup(o->bundle);
+	st->rootfs = strdup(cfg->root_path);
+	st->created = now_rfc3339();
+	st->owner = strdup("");
+	st->creating = true;
+	st->systemd_cgroup = o->systemd_cgroup;
+	st->own_pidns = cfg->linux_.ns[VS_NS_PID].enabled && !cfg->linux_.ns[VS_NS_PID].path;
+	st->annotations = calloc(cfg->n_annotations + 1, sizeof(vs_kv));
+	for (size_t i = 0; i < cfg->n_annotations; i++) {
+		st->annotations[i].key = strdup(cfg->annotations[i].key);
+		st->annotations[i].value = strdup(cfg->annotations[i].value);
+	}
+	st->n_annotations = cfg->n_annotations;
+}
+
+static int check_request(const vs_create_opts *o, const vs_config *cfg, vs_err *err)
+{
+	if (!cfg->has_process)
+		return vs_fail(err, VS_EINVAL_CONFIG, "config.json: process: required to create a container");
+	if (cfg->process.terminal && !o->console_socket && !o->keep_pty)
+		return vs_fail(err, EINVAL, "process.terminal is set: --console-socket is required (or run in the foreground)");
+	if (!cfg->linux_.ns[VS_NS_MNT].enabled || cfg->linux_.ns[VS_NS_MNT].path)
+		return vs_fail(err, VS_EINVAL_CONFIG, "linux.namespaces: a new mount namespace is required");
+	return 0;
+}
+
+/* The runtime's half of the handshake with the container process (stage 2). */
+static int drive_init(const vs_create_opts *o, const vs_config *cfg, vs_state *st, int sock, int *pty_master,
+		      vs_err *err)
+{
+	vs_sync_msg msg;
+	int fd;
+	for (;;) {
+		if (vs_sync_recv(sock, 0, &msg, &fd, err) < 0)
+			return -1;
+		switch (msg.type) {
+		case VS_SYNC_HOOKS:
+			if (vs_container_hooks(cfg, st, VS_HOOK_PRESTART, VS_STATUS_CREATING, err) < 0 ||
+			    vs_container_hooks(cfg, st, VS_HOOK_CREATE_RUNTIME, VS_STATUS_CREATING, err) < 0 ||
+			    vs_sync_send(sock, VS_SYNC_GO, st->pid, -1, err) < 0)
+				return -1;
+			break;
+		case VS_SYNC_PTY:
+			if (o->console_socket) {
+				int rc = vs_console_send(o->console_socket, fd, err);
+				close(fd);
+				if (rc < 0)
+					return -1;
+			} else {
+				*pty_master = fd;
+			}
+			break;
+		case VS_SYNC_READY:
+			return 0;
+		default:
+			if (fd >= 0)
+				close(fd);
+			return vs_fail(err, EPROTO, "unexpected sync message %u", msg.type);
+		}
+	}
+}
+
+int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs_err *err)
+{
+	vs_config *cfg = NULL;
+	vs_cgroup *cg = NULL;
+	vs_state st = {0};
+	char *dir = NULL;
+	int socks[2] = {-1, -1}, fifo_fd = -1;
+	pid_t stage1 = -1;
+	bool cgroup_made = false;
+	*pty_master = -1;
+
+	if (vs_id_validate(o->id, err) < 0 || vs_config_load(o->bundle, &cfg, err) < 0)
+		return -1;
+	if (check_request(o, cfg, err) < 0 ||
+	    vs_cgroup_open(cfg->linux_.cgroups_path, o->id, o->systemd_cgroup, &cg, err) < 0 ||
+	    vs_state_create_dir(o->root, o->id, &dir, err) < 0)
+		goto fail_early;
+	fill_state(&st, o, cfg, dir);
+	st.cgroup_path = strdup(vs_cgroup_path(cg));
+	/* Saved before anything exists outside the state dir, so `delete` can clean up after a crash. */
+	if (copy_config(o->bundle, dir, err) < 0 || vs_state_save(&st, err) < 0)
+		goto fail;
+	cgroup_made = true;
+	if (vs_cgroup_create(cg, err) < 0 ||
+	    (cfg->linux_.has_resources && vs_cgroup_apply(cg, &cfg->linux_.resources, err) < 0))
+		goto fail;
+
+	char fifo[PATH_MAX];
+	snprintf(fifo, sizeof(fifo), "%s/" VS_EXEC_FIFO, dir);
+	if (mkfifo(fifo, 0600) < 0) {
+		vs_fail(err, errno, "mkfifo %s", fifo);
+		goto fail;
+	}
+	fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);
+	if (fifo_fd < 0) {
+		vs_fail(err, errno, "open %s", fifo);
+		goto fail;
+	}
+
+	vs_launch l = {.cfg = cfg,
+		       .proc = &cfg->process,
+		       .state = &st,
+		       .is_init = true,
+		       .fifo_fd = fifo_fd,
+		       .new_userns = cfg->linux_.ns[VS_NS_USER].enabled && !cfg->linux_.ns[VS_NS_USER].path,
+		       .new_ns_flags = vs_ns_new_flags(&cfg->linux_),
+		       .cgroup_path = st.cgroup_path,
+		       .preserve_fds = o->preserve_fds,
+		       .no_pivot = o->no_pivot,
+		       .no_new_keyring = o->no_new_keyring};
+	if (vs_ns_open_paths(&cfg->linux_, l.ns_fds, err) < 0 || vs_sync_pair(socks, err) < 0)
+		goto fail;
+	/* Relative paths in config.json (mount sources, hooks) are relative to the bundle. */
+	if (chdir(o->bundle) < 0) {
+		vs_fail(err, errno, "chdir %s", o->bundle);
+		goto fail;
+	}
+	l.sync_fd = socks[1];
+	stage1 = fork();
+	if (stage1 < 0) {
+		vs_fail(err, errno, "fork");
+		goto fail;
+	}
+	if (stage1 == 0) {
+		close(socks[0]);
+		vs_launch_stage1(&l);
+	}
+	close(socks[1]);
+	socks[1] = -1;
+	for (int k = 0; k < VS_NS_KINDS; k++)
+		if (l.ns_fds[k] >= 0)
+			close(l.ns_fds[k]);
+	if (vs_cgroup_enter(cg, stage1, err) < 0 || vs_sync_send(socks[0], VS_SYNC_GO, 0, -1, err) < 0)
+		goto fail;
+	vs_sync_msg first;
+	int fd;
+	/* USERMAP comes from stage 1 before the PID message. */
+	for (;;) {
+		if (vs_sync_recv(socks[0], 0, &first, &fd, err) < 0)
+			goto fail;
+		if (first.type == VS_SYNC_USERMAP) {
+			if (vs_ns_write_id_maps(stage1, &cfg->linux_, err) < 0 ||
+			    vs_sync_send(socks[0], VS_SYNC_GO, 0, -1, err) < 0)
+				goto fail;
+			continue;
+		}
+		if (first.type != VS_SYNC_PID) {
+			vs_fail(err, EPROTO, "unexpected sync message %u", first.type);
+			goto fail;
+		}
+		break;
+	}
+	st.pid = first.value;
+	st.pid_start = vs_pid_start_time(st.pid);
+	waitpid(stage1, NULL, 0);
+	stage1 = -1;
+	if (vs_state_save(&st, err) < 0 || drive_init(o, cfg, &st, socks[0], pty_master, err) < 0)
+		goto fail;
+	st.creating = false;
+	if (vs_state_save(&st, err) < 0 || (o->pid_file && vs_write_pid_file(o->pid_file, st.pid, err) < 0))
+		goto fail;
+	*pid = st.pid;
+	close(socks[0]);
+	close(fifo_fd);
+	vs_cgroup_free(cg);
+	vs_config_free(cfg);
+	vs_state_clear(&st);
+	return 0;
+
+fail:
+	vs_wrap(err, "create container %s", o->id);
+	if (st.pid > 0)
+		kill(st.pid, SIGKILL);
+	if (stage1 > 0) {
+		kill(stage1, SIGKILL);
+		waitpid(stage1, NULL, 0);
+	}
+	if (st.pid > 0)
+		for (int i = 0; i < 200 && vs_pid_alive(st.pid, st.pid_start); i++)
+			usleep(5000);
+	if (*pty_master >= 0)
+		close(*pty_master);
+	*pty_master = -1;
+	if (socks[0] >= 0)
+		close(socks[0]);
+	if (socks[1] >= 0)
+		close(socks[1]);
+	if (fifo_fd >= 0)
+		close(fifo_fd);
+	if (cgroup_made) {
+		vs_cgroup_kill(cg, SIGKILL, NULL);
+		vs_cgroup_destroy(cg, NULL);
+	}
+	if (st.dir)
+		vs_state_remove(&st, NULL);
+	vs_state_clear(&st);
+	vs_cgroup_free(cg);
+	vs_config_free(cfg);
+	return -1;
+fail_early:
+	vs_cgroup_free(cg);
+	vs_config_free(cfg);
+	if (dir) {
+		rmdir(dir);
+		free(dir);
+	}
+	return -1;
+}

@@ -1,0 +1,75 @@
+#include "ctr/inroot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const char *vs_fd_path(int fd, char buf[32])
+{
+	snprintf(buf, 32, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (unsigned long long)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+int vs_inroot_open(int rootfd, const char *path, int flags, vs_err *err)
+{
+	while (*path == '/')
+		path++;
+	int fd = openat2_in_root(rootfd, *path ? path : ".", flags);
+	if (fd < 0)
+		vs_fail(err, errno, "open %s in rootfs", path);
+	return fd;
+}
+
+int vs_inroot_mkpath(int rootfd, const char *path, bool as_file, vs_err *err)
+{
+	char buf[4096], sofar[4096] = "";
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return vs_fail(err, ENAMETOOLONG, "path %s", path);
+	int fd = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return vs_fail(err, errno, "open rootfs");
+	size_t used = 0;
+	char *save = NULL;
+	for (char *comp = strtok_r(buf, "/", &save); comp;) {
+		char *next = strtok_r(NULL, "/", &save);
+		used += (size_t)snprintf(sofar + used, sizeof(sofar) - used, "/%s", comp);
+		/* Each prefix is resolved from the rootfs again, so a symlink met on the
+		 * way is followed inside the rootfs, never out of it. */
+		int child = openat2_in_root(rootfd, sofar, O_PATH);
+		if (child < 0 && errno == ENOENT) {
+			int rc;
+			if (!next && as_file) {
+				int f = openat(fd, comp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+				rc = f < 0 ? -1 : close(f);
+			} else {
+				rc = mkdirat(fd, comp, 0755);
+			}
+			if (rc < 0 && errno != EEXIST) {
+				int e = errno;
+				close(fd);
+				return vs_fail(err, e, "create %s in rootfs", sofar);
+			}
+			child = openat2_in_root(rootfd, sofar, O_PATH);
+		}
+		if (child < 0) {
+			int e = errno;
+			close(fd);
+			return vs_fail(err, e, "open %s in rootfs", sofar);
+		}
+		close(fd);
+		fd = child;
+		comp = next;
+	}
+	return fd;
+}

@@ -1,0 +1,213 @@
+#include "ctr/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "ctr/console.h"
+#include "ctr/hooks.h"
+#include "ctr/inroot.h"
+#include "ctr/process.h"
+#include "ctr/rootfs.h"
+#include "ctr/sync.h"
+
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+__attribute__((noreturn)) static void die(vs_launch *l, vs_err *err)
+{
+	vs_sync_send_error(l->sync_fd, err);
+	_exit(1);
+}
+
+static int set_sysctls(const vs_linux *lx, vs_err *err)
+{
+	for (size_t i = 0; i < lx->n_sysctl; i++) {
+		char path[512];
+		int n = snprintf(path, sizeof(path), "/proc/sys/");
+		for (const char *k = lx->sysctl[i].key; *k && n < (int)sizeof(path) - 1; k++)
+			path[n++] = *k == '.' ? '/' : *k;
+		path[n] = 0;
+		if (vs_write_str(path, lx->sysctl[i].value, err) < 0)
+			return vs_wrap(err, "linux.sysctl %s", lx->sysctl[i].key);
+	}
+	return 0;
+}
+
+/* process.terminal: a pty from the container's own devpts; the master goes to
+ * the runtime, the slave becomes stdio and /dev/console. */
+static int setup_terminal(vs_launch *l, vs_err *err)
+{
+	int master, slave;
+	unsigned rows = l->proc->has_console_size ? l->proc->console_height : 0;
+	unsigned cols = l->proc->has_console_size ? l->proc->console_width : 0;
+	if (vs_pty_open(&master, &slave, rows, cols, err) < 0)
+		return -1;
+	if (l->is_init) {
+		char slave_path[32];
+		int fd = open("/dev/console", O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			int f = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+			if (f >= 0)
+				close(f);
+		} else {
+			close(fd);
+		}
+		if (mount(vs_fd_path(slave, slave_path), "/dev/console", NULL, MS_BIND, NULL) < 0) {
+			close(master);
+			close(slave);
+			return vs_fail(err, errno, "bind the pty onto /dev/console");
+		}
+	}
+	int rc = vs_sync_send(l->sync_fd, VS_SYNC_PTY, 0, master, err);
+	close(master);
+	if (rc == 0)
+		rc = vs_pty_make_controlling(slave, err);
+	if (slave > 2)
+		close(slave);
+	return rc;
+}
+
+static int run_hooks_in_container(vs_launch *l, int kind, pid_t host_pid, vs_status status, vs_err *err)
+{
+	if (!l->cfg->n_hooks[kind])
+		return 0;
+	vs_state st = *l->state;
+	st.pid = host_pid;
+	char *json = vs_state_json(&st, status, false);
+	int rc = vs_hooks_run(l->cfg, kind, json, err);
+	free(json);
+	return rc;
+}
+
+/* Block until `vessel start` writes to exec.fifo. */
+static int wait_for_start(vs_launch *l, vs_err *err)
+{
+	char c;
+	for (;;) {
+		ssize_t n = read(l->fifo_fd, &c, 1);
+		if (n == 1)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return vs_fail(err, n < 0 ? errno : EPIPE, "wait for start on exec.fifo");
+	}
+	close(l->fifo_fd);
+	return 0;
+}
+
+__attribute__((noreturn)) static void stage2(vs_launch *l)
+{
+	vs_err err = {0};
+	vs_sync_msg msg;
+	const vs_config *cfg = l->cfg;
+	bool new_mnt = l->is_init && (l->new_ns_flags & CLONE_NEWNS);
+	vs_rootfs_opts ro = {.cfg = cfg,
+			     .cgroup_path = l->cgroup_path,
+			     .in_userns = l->new_userns || l->ns_fds[VS_NS_USER] >= 0,
+			     .new_cgroupns = (l->new_ns_flags & CLONE_NEWCGROUP) != 0,
+			     .no_pivot = l->no_pivot};
+
+	if ((l->is_init || l->proc->terminal) && setsid() < 0 && errno != EPERM)
+		die(l, &(vs_err){errno, "setsid"});
+	if (l->is_init && !l->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
+	    errno != ENOSYS)
+		die(l, &(vs_err){errno, "create a session keyring (use --no-new-keyring to skip)"});
+	if (new_mnt && vs_rootfs_prepare(&ro, &err) < 0)
+		die(l, &err);
+
+	pid_t host_pid = 0;
+	if (l->is_init) {
+		/* prestart and createRuntime hooks run in the runtime, now that the namespaces exist. */
+		if (vs_sync_send(l->sync_fd, VS_SYNC_HOOKS, 0, -1, &err) < 0 ||
+		    vs_sync_recv(l->sync_fd, VS_SYNC_GO, &msg, NULL, &err) < 0)
+			die(l, &err);
+		host_pid = msg.value;
+		if (run_hooks_in_container(l, VS_HOOK_CREATE_CONTAINER, host_pid, VS_STATUS_CREATING, &err) < 0)
+			die(l, &err);
+	}
+	if (new_mnt && vs_rootfs_enter(&ro, &err) < 0)
+		die(l, &err);
+	if (l->proc->terminal && setup_terminal(l, &err) < 0)
+		die(l, &err);
+	if (new_mnt && vs_rootfs_finalize(&ro, &err) < 0)
+		die(l, &err);
+	if (l->is_init) {
+		if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+			die(l, &(vs_err){errno, "hostname: sethostname"});
+		if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+			die(l, &(vs_err){errno, "domainname: setdomainname"});
+		if (set_sysctls(&cfg->linux_, &err) < 0)
+			die(l, &err);
+	}
+	char path[4096];
+	vs_proc_opts po = {.proc = l->proc,
+			   .seccomp = cfg->linux_.has_seccomp ? &cfg->linux_.seccomp : NULL,
+			   .preserve_fds = l->preserve_fds};
+	if (vs_proc_resolve(l->proc, path, sizeof(path), &err) < 0 || vs_proc_setup(&po, &err) < 0)
+		die(l, &err);
+	if (l->is_init) {
+		if (vs_sync_send(l->sync_fd, VS_SYNC_READY, 0, -1, &err) < 0)
+			_exit(1);
+		close(l->sync_fd);
+		l->sync_fd = 2; /* later failures can only be told on stderr */
+		if (wait_for_start(l, &err) < 0 ||
+		    run_hooks_in_container(l, VS_HOOK_START_CONTAINER, host_pid, VS_STATUS_CREATED, &err) < 0) {
+			char buf[768];
+			fprintf(stderr, "vessel: %s\n", vs_err_str(&err, buf, sizeof(buf)));
+			_exit(127);
+		}
+		vs_proc_exec(&po, path, &err);
+		char buf[768];
+		fprintf(stderr, "vessel: %s\n", vs_err_str(&err, buf, sizeof(buf)));
+		_exit(127);
+	}
+	/* exec: success is the sync socket closing on execve (it is O_CLOEXEC). */
+	vs_proc_exec(&po, path, &err);
+	die(l, &err);
+}
+
+__attribute__((noreturn)) void vs_launch_stage1(vs_launch *l)
+{
+	vs_err err = {0};
+	vs_sync_msg msg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The runtime puts us in the cgroup first, so that a new cgroup namespace is rooted there. */
+	if (vs_sync_recv(l->sync_fd, VS_SYNC_GO, &msg, NULL, &err) < 0)
+		_exit(1);
+	if (vs_ns_join(l->ns_fds, &err) < 0)
+		die(l, &err);
+	if (l->new_userns) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			die(l, &(vs_err){errno, "create user namespace"});
+		if (vs_sync_send(l->sync_fd, VS_SYNC_USERMAP, 0, -1, &err) < 0 ||
+		    vs_sync_recv(l->sync_fd, VS_SYNC_GO, &msg, NULL, &err) < 0)
+			die(l, &err);
+	}
+	if ((l->new_userns || l->ns_fds[VS_NS_USER] >= 0) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		die(l, &(vs_err){errno, "become root in the user namespace (is uid/gid 0 mapped?)"});
+	if (l->new_ns_flags && unshare(l->new_ns_flags) < 0) {
+		vs_fail(&err, errno, "create namespaces (unshare 0x%x)", l->new_ns_flags);
+		die(l, &err);
+	}
+	if ((l->new_ns_flags & CLONE_NEWTIME) && vs_ns_write_time_offsets(&l->cfg->linux_, &err) < 0)
+		die(l, &err);
+	pid_t pid = fork();
+	if (pid < 0)
+		die(l, &(vs_err){errno, "fork the container process"});
+	if (pid == 0)
+		stage2(l);
+	if (vs_sync_send(l->sync_fd, VS_SYNC_PID, pid, -1, &err) < 0)
+		kill(pid, SIGKILL);
+	_exit(0);
+}

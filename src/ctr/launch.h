@@ -1,0 +1,35 @@
+/* How a container process comes to life, for `create` (the init) and `exec`
+ * alike. The runtime forks a stage-1 child that joins/creates namespaces
+ * (user first, so the runtime can write its id maps), then forks the real
+ * process (stage 2) so that a new or joined pid/time namespace applies to it,
+ * reports its pid and exits. Stage 2 sets up the rootfs (init only), the
+ * terminal and the process, and either waits for `start` (init) or execs. */
+#ifndef VS_CTR_LAUNCH_H
+#define VS_CTR_LAUNCH_H
+
+#include <stdbool.h>
+
+#include "ctr/namespaces.h"
+#include "ctr/state.h"
+#include "oci/config.h"
+
+typedef struct vs_launch {
+	const vs_config *cfg;
+	const vs_process *proc;   /* the process to run (cfg->process for init) */
+	const vs_state *state;    /* for hook state JSON */
+	bool is_init;
+	int sync_fd;              /* child's end of the sync socketpair */
+	int fifo_fd;              /* init: exec.fifo opened O_RDWR; start writes a byte */
+	int ns_fds[VS_NS_KINDS];  /* namespaces to join (-1 = none) */
+	bool new_userns;          /* create a user namespace (maps written by the runtime) */
+	int new_ns_flags;         /* other namespaces to create */
+	const char *cgroup_path;
+	int preserve_fds;
+	bool no_pivot;
+	bool no_new_keyring;
+} vs_launch;
+
+/* Runs in the forked stage-1 child; never returns. */
+__attribute__((noreturn)) void vs_launch_stage1(vs_launch *l);
+
+#endif

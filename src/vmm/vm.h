@@ -1,0 +1,58 @@
+/* One KVM virtual machine: the /dev/kvm and VM file descriptors, guest
+ * memory registered as KVM memory slots, the in-kernel interrupt
+ * controllers and PIT, the two I/O buses, and the "stop" state every vCPU
+ * and device uses to end the run (reset, power-off, panic, error). */
+#ifndef VS_VMM_VM_H
+#define VS_VMM_VM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "base/error.h"
+#include "vmm/bus.h"
+#include "vmm/memory.h"
+
+/* Why the VM stopped; the first reason recorded wins. */
+typedef enum {
+	VS_STOP_NONE = 0,
+	VS_STOP_RESET,    /* guest reset (i8042 0xfe, triple fault is an error) */
+	VS_STOP_POWEROFF, /* ACPI S5 */
+	VS_STOP_EXIT,     /* ring-3 test guests: debug-exit port, status in stop_status */
+	VS_STOP_SIGNAL,   /* SIGINT/SIGTERM on the VMM */
+	VS_STOP_ERROR,    /* KVM reported an error or the guest did something fatal */
+} vs_stop_reason;
+
+typedef struct vs_vm {
+	int kvm_fd, vm_fd;
+	int run_size; /* KVM_GET_VCPU_MMAP_SIZE */
+	vs_gmem mem;
+	vs_bus pio, mmio;
+	struct kvm_cpuid2 *supported_cpuid;
+	_Atomic int stop;  /* vs_stop_reason */
+	int stop_status;   /* VS_STOP_EXIT value */
+	char stop_msg[256];/* VS_STOP_ERROR description */
+	int stop_efd;      /* eventfd written once when stop is first set */
+} vs_vm;
+
+/* Open /dev/kvm, check the API version and the capabilities the VMM needs. */
+int vs_kvm_open(int *kvm_fd, vs_err *err);
+int vs_kvm_check_cap(int kvm_fd, int cap);
+
+/* Create the VM with `mem_size` bytes of RAM, irqchip and PIT. */
+int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err);
+void vs_vm_destroy(vs_vm *vm);
+
+/* vs_irq callback: KVM_IRQ_LINE on `gsi`. */
+void vs_vm_irq_line(void *vm, unsigned gsi, int level);
+static inline vs_irq vs_vm_irq(vs_vm *vm, unsigned gsi)
+{
+	return (vs_irq){.set = vs_vm_irq_line, .vm = vm, .gsi = gsi};
+}
+
+/* Record why the VM stops (first call wins) and wake the VMM main loop.
+ * Safe from any thread; vCPUs notice it after their current exit. */
+void vs_vm_request_stop(vs_vm *vm, vs_stop_reason why, int status, const char *msg);
+
+#endif

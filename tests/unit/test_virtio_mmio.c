@@ -1,0 +1,378 @@
+/* virtio-mmio transport and split virtqueue validation, driven through the
+ * entropy device (the simplest one): registers, feature negotiation, reset,
+ * interrupts, and hostile descriptor chains that must end in
+ * DEVICE_NEEDS_RESET without touching host memory outside the guest. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "unit/virtio_driver.h"
+
+#define BUF TD_DATA
+#define QN 16
+
+static int setup(void **state)
+{
+	td *d = calloc(1, sizeof(*d));
+	if (!d || td_init(d) < 0)
+		return -1;
+	vs_err err = {0};
+	if (vs_virtio_rng_add(&d->env, &err) < 0) {
+		print_error("rng add: %s\n", err.msg);
+		return -1;
+	}
+	*state = d;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	td *d = *state;
+	td_fini(d);
+	free(d);
+	return 0;
+}
+
+static void registers_identify_a_modern_rng(void **state)
+{
+	td *d = *state;
+	assert_int_equal(td_r32(d, R_MAGIC), 0x74726976);
+	assert_int_equal(td_r32(d, R_VERSION), 2);
+	assert_int_equal(td_r32(d, R_DEVICE_ID), 4);
+	uint64_t f = td_device_features(d);
+	assert_true(f & F_VERSION_1);
+	assert_true(f & F_INDIRECT);
+	assert_false(f & (1ULL << 29)); /* no EVENT_IDX: not implemented */
+	td_w32(d, R_QUEUE_SEL, 0);
+	assert_int_equal(td_r32(d, R_QUEUE_NUM_MAX), 256);
+	td_w32(d, R_QUEUE_SEL, 1);
+	assert_int_equal(td_r32(d, R_QUEUE_NUM_MAX), 0); /* rng has one queue */
+	/* Narrow register reads are not allowed and read as 0. */
+	uint16_t half = 0xffff;
+	vs_bus_access(&d->bus, TD_BASE + R_MAGIC, &half, 2, 0);
+	assert_int_equal(half, 0);
+}
+
+static void features_ok_needs_version_1_and_a_subset(void **state)
+{
+	td *d = *state;
+	assert_false(td_negotiate(d, 0) & S_FEATURES_OK);
+	assert_false(td_negotiate(d, F_VERSION_1 | 1ULL << 40) & S_FEATURES_OK);
+	assert_false(td_negotiate(d, F_VERSION_1 | 1ULL << 29) & S_FEATURES_OK);
+	assert_true(td_negotiate(d, F_VERSION_1) & S_FEATURES_OK);
+	assert_true(td_negotiate(d, F_VERSION_1 | F_INDIRECT) & S_FEATURES_OK);
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static void rng_fills_buffers_and_interrupts(void **state)
+{
+	td *d = *state;
+	assert_int_equal(td_start(d, F_VERSION_1, 1, QN), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	uint8_t *buf = td_ptr(d, BUF, 4096);
+	memset(buf, 0, 4096);
+	td_desc(d, 0, 0, BUF, 64, D_WRITE | D_NEXT, 1);
+	td_desc(d, 0, 1, BUF + 1024, 128, D_WRITE, 0);
+	td_post(d, 0, 0);
+	assert_int_equal(td_irq(d), 0);
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_true(td_used(d, 0, &id, &len));
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 64 + 128);
+	assert_false(all_zero(buf, 64));
+	assert_false(all_zero(buf + 1024, 128));
+	assert_true(all_zero(buf + 64, 1024 - 64)); /* nothing outside the buffers */
+	assert_true(all_zero(buf + 1024 + 128, 1024));
+	assert_int_equal(td_irq(d), 1);
+	assert_int_equal(td_r32(d, R_ISR), 1);
+	td_w32(d, R_ACK, 1);
+	assert_int_equal(td_irq(d), 0);
+	assert_int_equal(td_r32(d, R_ISR), 0);
+}
+
+static void rng_through_indirect_table(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	uint64_t table = BUF + 0x8000;
+	uint8_t *buf = td_ptr(d, BUF, 256);
+	memset(buf, 0, 256);
+	td_desc_at(d, table, 0, BUF, 100, D_WRITE | D_NEXT, 1);
+	td_desc_at(d, table, 1, BUF + 128, 100, D_WRITE, 0);
+	td_desc(d, 0, 3, table, 32, D_INDIRECT, 0);
+	td_post(d, 0, 3);
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_true(td_used(d, 0, &id, &len));
+	assert_int_equal(id, 3);
+	assert_int_equal(len, 200);
+	assert_false(all_zero(buf + 128, 100));
+	assert_false(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+}
+
+static void no_interrupt_when_driver_suppresses_it(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1, 1, QN);
+	uint16_t *avail_flags = td_ptr(d, d->q[0].avail, 2);
+	*avail_flags = 1; /* VRING_AVAIL_F_NO_INTERRUPT */
+	td_desc(d, 0, 0, BUF, 16, D_WRITE, 0);
+	td_post(d, 0, 0);
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_true(td_used(d, 0, &id, &len));
+	assert_int_equal(td_irq(d), 0);
+}
+
+static void nothing_happens_before_driver_ok(void **state)
+{
+	td *d = *state;
+	td_negotiate(d, F_VERSION_1);
+	td_queue_setup(d, 0, QN);
+	td_desc(d, 0, 0, BUF, 16, D_WRITE, 0);
+	td_post(d, 0, 0);
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_false(td_used(d, 0, &id, &len));
+}
+
+static void reset_clears_queues_and_interrupt(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1, 1, QN);
+	td_desc(d, 0, 0, BUF, 16, D_WRITE, 0);
+	td_post(d, 0, 0);
+	td_notify(d, 0);
+	assert_int_equal(td_irq(d), 1);
+	td_w32(d, R_STATUS, 0);
+	assert_int_equal(td_r32(d, R_STATUS), 0);
+	assert_int_equal(td_irq(d), 0);
+	td_w32(d, R_QUEUE_SEL, 0);
+	assert_int_equal(td_r32(d, R_QUEUE_READY), 0);
+}
+
+static void bad_queue_size_or_ring_needs_reset(void **state)
+{
+	td *d = *state;
+	td_negotiate(d, F_VERSION_1);
+	td_w32(d, R_QUEUE_SEL, 0);
+	td_w32(d, R_QUEUE_NUM, 12); /* not a power of two */
+	td_w32(d, R_QUEUE_READY, 1);
+	assert_int_equal(td_r32(d, R_QUEUE_READY), 0);
+	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+
+	td_negotiate(d, F_VERSION_1); /* includes a reset */
+	assert_false(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+	td_w32(d, R_QUEUE_SEL, 0);
+	td_w32(d, R_QUEUE_NUM, 256);
+	td_w32(d, R_DESC_LO, 0);
+	td_w32(d, R_DESC_HI, 0x10); /* far beyond guest memory */
+	td_w32(d, R_QUEUE_READY, 1);
+	assert_int_equal(td_r32(d, R_QUEUE_READY), 0);
+	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+}
+
+/* Post the hostile chain at head 0 (already written), notify, expect the
+ * device to refuse it: NEEDS_RESET, config interrupt, nothing used. Then
+ * check a reset brings the device back. */
+static void expect_needs_reset(td *d, uint16_t head)
+{
+	td_post(d, 0, head);
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_false(td_used(d, 0, &id, &len));
+	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+	assert_true(td_r32(d, R_ISR) & 2);
+	assert_int_equal(td_irq(d), 1);
+	/* Further notifies are ignored until reset. */
+	td_notify(d, 0);
+	/* Recovery: reset and a good request works again. */
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	assert_int_equal(td_irq(d), 0);
+	td_desc(d, 0, 0, BUF, 8, D_WRITE, 0);
+	td_post(d, 0, 0);
+	td_notify(d, 0);
+	assert_true(td_used(d, 0, &id, &len));
+	assert_int_equal(len, 8);
+}
+
+static void hostile_descriptor_loop(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, BUF, 8, D_WRITE | D_NEXT, 1);
+	td_desc(d, 0, 1, BUF, 8, D_WRITE | D_NEXT, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_next_out_of_range(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, BUF, 8, D_WRITE | D_NEXT, QN);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_head_out_of_range(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	expect_needs_reset(d, 0xffff);
+}
+
+static void hostile_address_beyond_memory(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, TD_MEM_SIZE, 8, D_WRITE, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_address_in_mmio_hole(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, TD_BASE, 8, D_WRITE, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_address_plus_len_overflows(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, UINT64_MAX - 4, 64, D_WRITE, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_len_4gib(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, BUF, 0xffffffffu, D_WRITE, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_avail_idx_runs_ahead(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, BUF, 8, D_WRITE, 0);
+	uint16_t *avail = td_ptr(d, d->q[0].avail, 4);
+	avail[1] = QN + 1;
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_false(td_used(d, 0, &id, &len));
+	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+}
+
+static void hostile_indirect_table_out_of_range(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, TD_MEM_SIZE - 16, 64, D_INDIRECT, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_indirect_entry_out_of_range(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	uint64_t table = BUF + 0x8000;
+	td_desc_at(d, table, 0, BUF, 8, D_WRITE | D_NEXT, 2); /* table has 2 entries */
+	td_desc(d, 0, 0, table, 32, D_INDIRECT, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_nested_indirect(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	uint64_t table = BUF + 0x8000;
+	td_desc_at(d, table, 0, table, 16, D_INDIRECT, 0);
+	td_desc(d, 0, 0, table, 16, D_INDIRECT, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_indirect_without_negotiation(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1, 1, QN);
+	uint64_t table = BUF + 0x8000;
+	td_desc_at(d, table, 0, BUF, 8, D_WRITE, 0);
+	td_desc(d, 0, 0, table, 16, D_INDIRECT, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_indirect_bad_length(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, BUF + 0x8000, 20, D_INDIRECT, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void hostile_readable_after_writable(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
+	td_desc(d, 0, 0, BUF, 8, D_WRITE | D_NEXT, 1);
+	td_desc(d, 0, 1, BUF + 64, 8, 0, 0);
+	expect_needs_reset(d, 0);
+}
+
+static void readable_rng_buffer_gets_no_data(void **state)
+{
+	td *d = *state;
+	td_start(d, F_VERSION_1, 1, QN);
+	uint8_t *buf = td_ptr(d, BUF, 16);
+	memset(buf, 0, 16);
+	td_desc(d, 0, 0, BUF, 16, 0, 0);
+	td_post(d, 0, 0);
+	td_notify(d, 0);
+	uint32_t id, len;
+	assert_true(td_used(d, 0, &id, &len));
+	assert_int_equal(len, 0);
+	assert_true(all_zero(buf, 16));
+	assert_false(td_r32(d, R_STATUS) & S_NEEDS_RESET);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(registers_identify_a_modern_rng),
+		T(features_ok_needs_version_1_and_a_subset),
+		T(rng_fills_buffers_and_interrupts),
+		T(rng_through_indirect_table),
+		T(no_interrupt_when_driver_suppresses_it),
+		T(nothing_happens_before_driver_ok),
+		T(reset_clears_queues_and_interrupt),
+		T(bad_queue_size_or_ring_needs_reset),
+		T(hostile_descriptor_loop),
+		T(hostile_next_out_of_range),
+		T(hostile_head_out_of_range),
+		T(hostile_address_beyond_memory),
+		T(hostile_address_in_mmio_hole),
+		T(hostile_address_plus_len_overflows),
+		T(hostile_len_4gib),
+		T(hostile_avail_idx_runs_ahead),
+		T(hostile_indirect_table_out_of_range),
+		T(hostile_indirect_entry_out_of_range),
+		T(hostile_nested_indirect),
+		T(hostile_indirect_without_negotiation),
+		T(hostile_indirect_bad_length),
+		T(hostile_readable_after_writable),
+		T(readable_rng_buffer_gets_no_data),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
