@@ -1,9 +1,8 @@
-/* The "linux" object: namespaces, id mappings, devices, sysctl, paths and
- * the smaller knobs. Resources and seccomp have their own files. */
+/* The "linux" object: namespaces, id mappings, devices, sysctl and paths.
+ * Resources, seccomp and the smaller knobs (linux_misc.c) have their own files. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/personality.h>
 
 #include "oci/names.h"
 #include "oci/parse.h"
@@ -173,72 +172,6 @@ static int parse_propagation(struct json_object *obj, const char *where, vs_linu
 	return rc;
 }
 
-static int parse_time_offset(struct json_object *offs, const char *key, const char *where, vs_time_offset *t,
-			     vs_err *err)
-{
-	char k[VS_OCI_PATH];
-	struct json_object *o;
-	if (vs_json_member(offs, key, where, json_type_object, &o, err) < 0)
-		return -1;
-	if (!o)
-		return 0;
-	vs_oci_path(k, where, key);
-	if (vs_oci_int(o, "secs", k, INT64_MIN, INT64_MAX, &t->secs, NULL, err) < 0 ||
-	    vs_oci_u32(o, "nanosecs", k, &t->nanosecs, NULL, err) < 0)
-		return -1;
-	if (t->nanosecs >= 1000000000)
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s.nanosecs: must be below 1000000000", k);
-	t->set = true;
-	return 0;
-}
-
-static int parse_time_offsets(struct json_object *obj, const char *where, vs_linux *lx, vs_err *err)
-{
-	char k[VS_OCI_PATH];
-	struct json_object *offs;
-	if (vs_json_member(obj, "timeOffsets", where, json_type_object, &offs, err) < 0)
-		return -1;
-	if (!offs)
-		return 0;
-	vs_oci_path(k, where, "timeOffsets");
-	json_object_object_foreach(offs, key, val)
-	{
-		(void)val;
-		if (strcmp(key, "monotonic") && strcmp(key, "boottime"))
-			return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: unknown clock (want monotonic or boottime)", k,
-				       key);
-	}
-	return parse_time_offset(offs, "monotonic", k, &lx->time_monotonic, err) < 0 ||
-			       parse_time_offset(offs, "boottime", k, &lx->time_boottime, err) < 0
-		       ? -1
-		       : 0;
-}
-
-static int parse_personality(struct json_object *obj, const char *where, vs_linux *lx, vs_err *err)
-{
-	char k[VS_OCI_PATH], *domain = NULL;
-	struct json_object *o;
-	if (vs_json_member(obj, "personality", where, json_type_object, &o, err) < 0)
-		return -1;
-	if (!o)
-		return 0;
-	vs_oci_path(k, where, "personality");
-	if (vs_json_str(o, "domain", k, true, &domain, err) < 0)
-		return -1;
-	int rc = 0;
-	if (!strcmp(domain, "LINUX"))
-		lx->personality = PER_LINUX;
-	else if (!strcmp(domain, "LINUX32"))
-		lx->personality = PER_LINUX32;
-	else
-		rc = vs_fail(err, VS_EINVAL_CONFIG, "%s.domain: unknown domain '%s' (want LINUX or LINUX32)", k,
-			     domain);
-	free(domain);
-	lx->has_personality = rc == 0;
-	/* "flags" has no defined values yet; runc ignores it too. */
-	return rc;
-}
-
 int vs_oci_parse_linux(struct json_object *obj, const char *where, vs_linux *lx, vs_err *err)
 {
 	char k[VS_OCI_PATH];
@@ -253,7 +186,7 @@ int vs_oci_parse_linux(struct json_object *obj, const char *where, vs_linux *lx,
 	    parse_paths(obj, "maskedPaths", where, &lx->masked_paths, &lx->n_masked_paths, err) < 0 ||
 	    parse_paths(obj, "readonlyPaths", where, &lx->readonly_paths, &lx->n_readonly_paths, err) < 0 ||
 	    vs_json_str(obj, "mountLabel", where, false, &lx->mount_label, err) < 0 ||
-	    parse_time_offsets(obj, where, lx, err) < 0 || parse_personality(obj, where, lx, err) < 0)
+	    vs_oci_parse_linux_misc(obj, where, lx, err) < 0)
 		return -1;
 	if (vs_json_member(obj, "resources", where, json_type_object, &res, err) < 0)
 		return -1;
@@ -288,5 +221,9 @@ void vs_oci_linux_clear(vs_linux *lx)
 	vs_strv_free(lx->masked_paths);
 	vs_strv_free(lx->readonly_paths);
 	free(lx->mount_label);
+	free(lx->intel_rdt.clos_id);
+	free(lx->intel_rdt.l3_cache_schema);
+	free(lx->intel_rdt.mem_bw_schema);
+	vs_oci_kv_free(lx->net_devices, lx->n_net_devices);
 	memset(lx, 0, sizeof(*lx));
 }

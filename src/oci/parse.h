@@ -42,6 +42,8 @@ void vs_oci_strv_clear(char ***v, size_t *n);
 /* Sections. Each fills its part of the struct; on error the caller frees
  * whatever was filled with the matching clear function. */
 int vs_oci_parse_process(struct json_object *obj, const char *where, vs_process *p, vs_err *err);
+/* process.ioPriority, process.scheduler, process.execCPUAffinity. */
+int vs_oci_parse_sched(struct json_object *obj, const char *where, vs_process *p, vs_err *err);
 int vs_oci_parse_mounts(struct json_object *arr, const char *where, vs_config *cfg, vs_err *err);
 void vs_oci_mount_clear(vs_mount *m);
 int vs_oci_mount_options(vs_mount *m, const char *where, vs_err *err);
@@ -53,6 +55,8 @@ void vs_oci_hooks_clear(vs_config *cfg);
 int vs_oci_id_maps(struct json_object *obj, const char *key, const char *where, struct vs_id_map **out,
 		   size_t *n, vs_err *err);
 int vs_oci_parse_linux(struct json_object *obj, const char *where, vs_linux *lx, vs_err *err);
+/* timeOffsets, personality, intelRdt, netDevices (linux_misc.c). */
+int vs_oci_parse_linux_misc(struct json_object *obj, const char *where, vs_linux *lx, vs_err *err);
 void vs_oci_linux_clear(vs_linux *lx);
 int vs_oci_parse_resources(struct json_object *obj, const char *where, vs_resources *r, vs_err *err);
 int vs_oci_parse_seccomp(struct json_object *obj, const char *where, vs_seccomp *s, vs_err *err);

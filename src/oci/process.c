@@ -203,7 +203,7 @@ int vs_oci_parse_process(struct json_object *obj, const char *where, vs_process 
 		return -1;
 	p->has_oom_score_adj = have;
 	p->oom_score_adj = have ? (int)oom : 0;
-	return 0;
+	return vs_oci_parse_sched(obj, where, p, err);
 }
 
 void vs_process_clear(vs_process *p)
@@ -217,6 +217,8 @@ void vs_process_clear(vs_process *p)
 	free(p->rlimits);
 	free(p->apparmor_profile);
 	free(p->selinux_label);
+	free(p->exec_cpu_affinity_initial);
+	free(p->exec_cpu_affinity_final);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -231,6 +231,37 @@ static int parse_network(struct json_object *n, const char *w, vs_resources *r, 
 			   &r->n_net_priorities, err);
 }
 
+/* rdma: { "mlx5_1": { "hcaHandles": 3, "hcaObjects": 10000 } } */
+static int parse_rdma(struct json_object *obj, const char *where, vs_resources *r, vs_err *err)
+{
+	char k[VS_OCI_PATH], e[VS_OCI_PATH];
+	struct json_object *o;
+	if (vs_json_member(obj, "rdma", where, json_type_object, &o, err) < 0)
+		return -1;
+	if (!o)
+		return 0;
+	vs_oci_path(k, where, "rdma");
+	size_t n = (size_t)json_object_object_length(o);
+	r->rdma = calloc(n ? n : 1, sizeof(*r->rdma));
+	if (!r->rdma)
+		return vs_fail(err, ENOMEM, "%s", k);
+	json_object_object_foreach(o, dev, val)
+	{
+		struct vs_rdma_limit *l = &r->rdma[r->n_rdma];
+		vs_oci_path(e, k, dev);
+		if (!json_object_is_type(val, json_type_object))
+			return vs_fail(err, VS_EINVAL_CONFIG, "%s: expected object", e);
+		r->n_rdma++;
+		l->device = strdup(dev);
+		if (!l->device)
+			return vs_fail(err, ENOMEM, "%s", e);
+		if (opt_u64(val, "hcaHandles", e, UINT32_MAX, &l->hca_handles, err) < 0 ||
+		    opt_u64(val, "hcaObjects", e, UINT32_MAX, &l->hca_objects, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int vs_oci_parse_resources(struct json_object *obj, const char *where, vs_resources *r, vs_err *err)
 {
 	if (parse_array(obj, "devices", where, sizeof(vs_device_rule), dev_rule_fn, (void **)&r->devices,
@@ -240,7 +271,8 @@ int vs_oci_parse_resources(struct json_object *obj, const char *where, vs_resour
 	    section(obj, "network", where, r, parse_network, err) < 0 ||
 	    parse_array(obj, "hugepageLimits", where, sizeof(vs_hugepage_limit), hugepage_fn,
 			(void **)&r->hugepage_limits, &r->n_hugepage_limits, err) < 0 ||
-	    vs_oci_kv(obj, "unified", where, &r->unified, &r->n_unified, err) < 0)
+	    vs_oci_kv(obj, "unified", where, &r->unified, &r->n_unified, err) < 0 ||
+	    parse_rdma(obj, where, r, err) < 0)
 		return -1;
 	return 0;
 }
@@ -262,6 +294,9 @@ void vs_resources_clear(vs_resources *r)
 		free(r->net_priorities[i].name);
 	free(r->net_priorities);
 	vs_oci_kv_free(r->unified, r->n_unified);
+	for (size_t i = 0; i < r->n_rdma; i++)
+		free(r->rdma[i].device);
+	free(r->rdma);
 	memset(r, 0, sizeof(*r));
 }
 
