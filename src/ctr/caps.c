@@ -158,7 +158,7 @@ static int set_ambient(uint64_t amb, vs_err *err)
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
 			char b[32];
 			/* EPERM: not in both the permitted and the inheritable set. runc's
-			 * own `spec` asks for that (no inheritable set), so warn like runc. */
+			 * own `spec` asks for that (no inheritable set); as in runc, not fatal. */
 			vs_debug("cannot raise ambient capability %s: %s", cap_str(cap, b, sizeof(b)), strerror(errno));
 		}
 	}

@@ -93,8 +93,15 @@ int vs_cg_v2_cpu(const char *dir, const vs_resources *r, vs_err *err)
 			snprintf(b, sizeof(b), "%s %" PRIu64, q, r->cpu_period.v);
 		else
 			snprintf(b, sizeof(b), "%s", q);
-		if (vs_cg_set(dir, "cpu.max", b, err, "cpu.quota=%" PRId64 ",cpu.period=%" PRIu64, r->cpu_quota.v,
-			      r->cpu_period.v) < 0)
+		char field[96];
+		if (quota && period)
+			snprintf(field, sizeof(field), "cpu.quota=%" PRId64 ",cpu.period=%" PRIu64, r->cpu_quota.v,
+				 r->cpu_period.v);
+		else if (quota)
+			snprintf(field, sizeof(field), "cpu.quota=%" PRId64, r->cpu_quota.v);
+		else
+			snprintf(field, sizeof(field), "cpu.period=%" PRIu64, r->cpu_period.v);
+		if (vs_cg_set(dir, "cpu.max", b, err, "%s", field) < 0)
 			return -1;
 	}
 	if (r->cpu_burst.set) {

@@ -230,11 +230,12 @@ static void test_partial_update_changes_only_set_fields(void **state)
 	vs_cgroup_free(cg);
 }
 
+/* code 0: any errno (the kernel's choice varies between versions). */
 static void expect_error(vs_cgroup *cg, const vs_resources *r, int code, const char *msg_part)
 {
 	vs_err err = {0};
 	assert_int_equal(vs_cgroup_apply(cg, r, &err), -1);
-	if (err.code != code || !strstr(err.msg, msg_part))
+	if ((code ? err.code != code : err.code <= 0 || err.code >= VS_EINVAL_CONFIG) || !strstr(err.msg, msg_part))
 		fail_msg("got \"%s\" (%d), want %d with \"%s\"", err.msg, err.code, code, msg_part);
 }
 
@@ -261,7 +262,7 @@ static void test_impossible_values_name_field_and_file(void **state)
 		r = (vs_resources){.cpu_cpus = "0-1023"};
 		snprintf(want, sizeof(want), "linux.resources.cpu.cpus=0-1023: write 0-1023 to %s/cpuset.cpus",
 			 vs_cgroup_dir(cg, "cpuset"));
-		expect_error(cg, &r, EINVAL, want);
+		expect_error(cg, &r, 0, want); /* ERANGE or EINVAL, by kernel version */
 	}
 	if (vs_cgroup_dir(cg, "cpu")) {
 		r = (vs_resources){.cpu_quota = {true, 500}};
@@ -297,11 +298,11 @@ static void test_impossible_values_name_field_and_file(void **state)
 static void test_failed_create_leaves_nothing(void **state)
 {
 	(void)state;
-	vs_cgroup *parent = tcg_make("", NULL);
-	assert_non_null(parent);
-	const char *u = vs_cgroup_dir(parent, NULL);
+	vs_cgroup *deep = tcg_make("deep", NULL);
+	assert_non_null(deep);
+	const char *u = vs_cgroup_dir(deep, NULL);
 	if (!u) {
-		vs_cgroup_free(parent);
+		vs_cgroup_free(deep);
 		skip();
 	}
 	char depth[512];
@@ -311,21 +312,21 @@ static void test_failed_create_leaves_nothing(void **state)
 	vs_cgroup *cg;
 	vs_err err = {0};
 	char path[128];
-	snprintf(path, sizeof(path), "%s/sub/leaf", tcg_parent);
+	snprintf(path, sizeof(path), "%s/deep/sub/leaf", tcg_parent);
 	assert_int_equal(vs_cgroup_open(path, NULL, false, &cg, &err), 0);
 	assert_int_equal(vs_cgroup_create(cg, &err), -1);
 	assert_non_null(strstr(err.msg, "create cgroup"));
 	struct stat st;
 	for (size_t i = 0; i < cg->n; i++) {
 		char sub[512];
-		snprintf(sub, sizeof(sub), "%s%s/sub", cg->h[i].mnt, tcg_parent);
+		snprintf(sub, sizeof(sub), "%s%s/deep/sub", cg->h[i].mnt, tcg_parent);
 		if (stat(sub, &st) == 0)
 			fail_msg("%s left behind", sub);
-		snprintf(sub, sizeof(sub), "%s%s", cg->h[i].mnt, tcg_parent);
+		snprintf(sub, sizeof(sub), "%s%s/deep", cg->h[i].mnt, tcg_parent);
 		assert_int_equal(stat(sub, &st), 0); /* it existed before: kept */
 	}
 	vs_cgroup_free(cg);
-	vs_cgroup_free(parent);
+	vs_cgroup_free(deep);
 }
 
 static void test_v1_to_v2_mapping(void **state)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 
 #include <cmocka.h>
 
@@ -346,6 +347,71 @@ static void readable_rng_buffer_gets_no_data(void **state)
 	assert_false(td_r32(d, R_STATUS) & S_NEEDS_RESET);
 }
 
+static void cmdline_names_window_and_gsi(void **state)
+{
+	td *d = *state;
+	char buf[64];
+	vs_err err = {0};
+	assert_int_equal(vs_virtio_cmdline(&d->env, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "virtio_mmio.device=4K@0xd0000000:5");
+	assert_int_equal(vs_virtio_cmdline(&d->env, buf, 10, &err), -1);
+}
+
+static void overlapping_device_is_refused(void **state)
+{
+	td *d = *state;
+	vs_err err = {0};
+	assert_int_equal(vs_virtio_rng_add(&d->env, &err), -1); /* same window as the first */
+	assert_non_null(strstr(err.msg, "overlaps"));
+}
+
+static void foreign_read(vs_bus_dev *dev, uint64_t off, void *data, unsigned size)
+{
+	(void)dev, (void)off;
+	memset(data, 0x42, size);
+}
+
+static void destroy_all_keeps_other_devices(void **state)
+{
+	td *d = *state;
+	vs_bus_dev other = {.name = "other", .base = 0x1000, .len = 0x100, .read = foreign_read};
+	vs_err err = {0};
+	assert_int_equal(vs_bus_register(&d->bus, &other, &err), 0);
+	vs_virtio_env second = d->env;
+	second.mmio_base += VS_VIRTIO_MMIO_SIZE;
+	assert_int_equal(vs_virtio_rng_add(&second, &err), 0);
+	assert_int_equal(d->bus.n_devs, 3);
+	vs_virtio_destroy_all(&d->bus);
+	assert_int_equal(d->bus.n_devs, 1);
+	assert_ptr_equal(d->bus.devs[0], &other);
+	uint32_t v = 0;
+	assert_int_equal(vs_bus_access(&d->bus, TD_BASE, &v, 4, 0), -1); /* gone */
+	d->bus.n_devs = 0;
+}
+
+static bool listed(const int *calls, size_t n, int nr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (calls[i] == nr)
+			return true;
+	return false;
+}
+
+/* The VMM's seccomp jail is built from this list: the calls the devices make. */
+static void syscall_list_covers_device_io(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	const int *calls = vs_virtio_syscalls(&n);
+	assert_true(listed(calls, n, SYS_preadv));
+	assert_true(listed(calls, n, SYS_pwritev));
+	assert_true(listed(calls, n, SYS_fdatasync));
+	assert_true(listed(calls, n, SYS_getrandom));
+	assert_true(listed(calls, n, SYS_writev));
+	assert_true(listed(calls, n, SYS_readv));
+	assert_true(listed(calls, n, SYS_futex));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -373,6 +439,10 @@ int main(void)
 		T(hostile_indirect_bad_length),
 		T(hostile_readable_after_writable),
 		T(readable_rng_buffer_gets_no_data),
+		T(cmdline_names_window_and_gsi),
+		T(overlapping_device_is_refused),
+		T(destroy_all_keeps_other_devices),
+		cmocka_unit_test(syscall_list_covers_device_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

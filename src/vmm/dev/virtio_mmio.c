@@ -347,10 +347,12 @@ int vs_virtio_cmdline(const vs_virtio_env *env, char *buf, size_t len, vs_err *e
 const int *vs_virtio_syscalls(size_t *n)
 {
 	static const int calls[] = {
-		SYS_read,    SYS_readv,	    SYS_write,	       SYS_writev, SYS_preadv, SYS_pwritev,
-		SYS_pread64, SYS_pwrite64,  SYS_fdatasync,     SYS_fallocate, SYS_getrandom, SYS_ppoll,
-		SYS_poll,    SYS_futex,	    SYS_ioctl /* KVM_IRQ_LINE */, SYS_close, SYS_madvise,
-		SYS_munmap,  SYS_exit,	    SYS_rt_sigprocmask,
+		SYS_read,      SYS_readv,     SYS_write,     SYS_writev,	    /* tap, eventfd, log */
+		SYS_preadv,    SYS_pwritev,   SYS_fdatasync, SYS_fallocate,     /* virtio-blk */
+		SYS_getrandom,						    /* virtio-rng */
+		SYS_poll,      SYS_ppoll,     SYS_futex,     SYS_ioctl,	    /* RX thread, KVM_IRQ_LINE */
+		SYS_clock_gettime,					    /* log time stamps */
+		SYS_close,     SYS_madvise,   SYS_munmap,    SYS_exit, SYS_rt_sigprocmask, /* teardown */
 	};
 	*n = sizeof(calls) / sizeof(calls[0]);
 	return calls;
