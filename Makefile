@@ -69,7 +69,17 @@ demo: deps all
 bench: all
 	bash bench/container-start
 
+# libFuzzer build of the config parsers (clang; base/ and oci/ only).
+FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
+fuzz: build-fuzz/fuzz_config
+
+build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(wildcard src/base/*.h src/oci/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) -ljson-c
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)

@@ -143,24 +143,26 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
 
 static int load(const struct bpf_insn *insns, size_t n, vs_err *err)
 {
-	static char log[4096];
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	a.insns = (uintptr_t)insns;
 	a.insn_cnt = (uint32_t)n;
 	a.license = (uintptr_t) "Apache-2.0";
+	int fd = sys_bpf(BPF_PROG_LOAD, &a);
+	if (fd >= 0)
+		return fd;
+	int e = errno;
+	/* Load again with the verifier's log, for the debug log only. */
+	static char log[16384];
 	a.log_buf = (uintptr_t)log;
 	a.log_size = sizeof(log);
 	a.log_level = 1;
 	log[0] = 0;
-	int fd = sys_bpf(BPF_PROG_LOAD, &a);
-	if (fd < 0) {
-		int e = errno;
-		vs_debug("bpf verifier: %s", log);
-		return vs_fail(err, e, "linux.resources.devices: load the BPF device program (%zu instructions)", n);
-	}
-	return fd;
+	if ((fd = sys_bpf(BPF_PROG_LOAD, &a)) >= 0)
+		return fd;
+	vs_debug("bpf verifier: %s", log);
+	return vs_fail(err, e, "linux.resources.devices: load the BPF device program (%zu instructions)", n);
 }
 
 /* Attach the new program, then detach the ones it replaces. While both

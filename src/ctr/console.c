@@ -65,35 +65,29 @@ int vs_pty_make_controlling(int slave, vs_err *err)
 	return 0;
 }
 
-int vs_console_send(const char *socket_path, int fd, vs_err *err)
+int vs_send_fd(const char *socket_path, const char *what, int fd, const char *data, vs_err *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return vs_fail(err, ENAMETOOLONG, "console socket %s", socket_path);
+		return vs_fail(err, ENAMETOOLONG, "%s %s", what, socket_path);
+	/* SCM_RIGHTS needs at least one byte of ordinary data to ride on. */
+	if (!data || !*data)
+		return vs_fail(err, EINVAL, "send fd %d over %s %s: empty message", fd, what, socket_path);
 	strcpy(addr.sun_path, socket_path);
 	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
-		return vs_fail(err, errno, "console socket %s: socket", socket_path);
+		return vs_fail(err, errno, "%s %s: socket", what, socket_path);
 	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int e = errno;
 		close(sock);
-		return vs_fail(err, e, "connect to console socket %s", socket_path);
+		return vs_fail(err, e, "connect to %s %s", what, socket_path);
 	}
-	/* The data is the master's file name, as runc sends it. */
-	char name[PATH_MAX], link[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, name, sizeof(name) - 1);
-	if (n <= 0) {
-		strcpy(name, "/dev/ptmx");
-		n = (ssize_t)strlen(name);
-	}
-	name[n] = 0;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	memset(&ctl, 0, sizeof(ctl));
-	struct iovec iov = {.iov_base = name, .iov_len = (size_t)n};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = strlen(data)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -107,8 +101,22 @@ int vs_console_send(const char *socket_path, int fd, vs_err *err)
 	int e = errno;
 	close(sock);
 	if (sent < 0)
-		return vs_fail(err, e, "send the pty master over console socket %s", socket_path);
+		return vs_fail(err, e, "send fd %d over %s %s", fd, what, socket_path);
+	if ((size_t)sent < iov.iov_len) /* a stream socket may take only part: the peer would see a cut message */
+		return vs_fail(err, EMSGSIZE, "send fd %d over %s %s: short write", fd, what, socket_path);
 	return 0;
+}
+
+int vs_console_send(const char *socket_path, int fd, vs_err *err)
+{
+	/* The data is the master's file name, as runc sends it. */
+	char name[PATH_MAX], link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, name, sizeof(name) - 1);
+	if (n <= 0)
+		n = snprintf(name, sizeof(name), "/dev/ptmx");
+	name[n] = 0;
+	return vs_send_fd(socket_path, "console socket", fd, name, err);
 }
 
 /* ---- proxy ---- */

@@ -12,6 +12,10 @@ int vs_pty_open(int *master, int *slave, unsigned rows, unsigned cols, vs_err *e
 int vs_pty_make_controlling(int slave, vs_err *err);
 /* Connect to the Unix socket at path and send fd with SCM_RIGHTS. */
 int vs_console_send(const char *socket_path, int fd, vs_err *err);
+/* The same hand-over with any message data (non-empty), e.g. the container
+ * process state that goes with a seccomp listener fd to linux.seccomp.listenerPath.
+ * `what` names the socket in errors ("console socket", "seccomp listener"). */
+int vs_send_fd(const char *socket_path, const char *what, int fd, const char *data, vs_err *err);
 /* Copy between the caller's stdio and the pty master until the master hangs
  * up (used by `vessel run -t` without a console socket). */
 int vs_console_proxy(int master, vs_err *err);

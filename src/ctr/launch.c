@@ -140,8 +140,6 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 		die(l, &err);
 	if (l->proc->terminal && setup_terminal(l, &err) < 0)
 		die(l, &err);
-	if (new_mnt && vs_rootfs_finalize(&ro, &err) < 0)
-		die(l, &err);
 	if (l->is_init) {
 		if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
 			die(l, &(vs_err){errno, "hostname: sethostname"});
@@ -150,6 +148,9 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 		if (set_sysctls(&cfg->linux_, &err) < 0)
 			die(l, &err);
 	}
+	/* Last: /proc/sys and friends become read-only here. */
+	if (new_mnt && vs_rootfs_finalize(&ro, &err) < 0)
+		die(l, &err);
 	char path[4096];
 	vs_proc_opts po = {.proc = l->proc,
 			   .seccomp = cfg->linux_.has_seccomp ? &cfg->linux_.seccomp : NULL,

@@ -33,11 +33,26 @@ static unsigned long locked_flags(const char *target)
 	return f;
 }
 
-static int bind_mount(const vs_mount *m, const char *target, vs_err *err)
+/* After a mount, an fd taken before it still names the directory underneath:
+ * look the destination up again to reach the new mount. */
+static int reopen_mounted(const vs_mount_ctx *ctx, const vs_mount *m, int *fd, char target[32], vs_err *err)
+{
+	int nfd = vs_inroot_open(ctx->rootfd, m->destination, O_PATH, err);
+	if (nfd < 0)
+		return vs_wrap(err, "mount %s", m->destination);
+	close(*fd);
+	*fd = nfd;
+	vs_fd_path(nfd, target);
+	return 0;
+}
+
+static int bind_mount(const vs_mount_ctx *ctx, const vs_mount *m, int *fd, char target[32], vs_err *err)
 {
 	unsigned long flags = m->flags & ~(PROPAGATION_FLAGS | MS_REMOUNT);
 	if (mount(m->source, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
 		return vs_fail(err, errno, "bind mount %s on %s", m->source, m->destination);
+	if (reopen_mounted(ctx, m, fd, target, err) < 0)
+		return -1;
 	unsigned long extra = flags & ~(MS_BIND | MS_REC);
 	if (extra) {
 		unsigned long keep = locked_flags(target);
@@ -65,16 +80,20 @@ int vs_mount_one(const vs_mount_ctx *ctx, const vs_mount *m, vs_err *err)
 	int rc = 0;
 	if (is_cgroup) {
 		rc = vs_mount_cgroup(ctx, m, fd, err);
+		if (rc == 0 && (m->propagation || m->attr_set || m->attr_clr))
+			rc = reopen_mounted(ctx, m, &fd, target, err);
 	} else if (m->is_bind) {
 		if (!m->source)
 			rc = vs_fail(err, EINVAL, "bind mount on %s: no source", m->destination);
 		else
-			rc = bind_mount(m, target, err);
+			rc = bind_mount(ctx, m, &fd, target, err);
 	} else {
 		unsigned long flags = m->flags & ~(PROPAGATION_FLAGS | MS_REC);
 		if (mount(m->source ? m->source : m->type, target, m->type, flags, m->data) < 0)
 			rc = vs_fail(err, errno, "mount %s (%s) on %s%s", m->source ? m->source : "none",
 				     m->type ? m->type : "?", ctx->rootfs, m->destination);
+		else if (m->propagation || m->attr_set || m->attr_clr)
+			rc = reopen_mounted(ctx, m, &fd, target, err);
 	}
 	if (rc == 0 && m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		rc = vs_fail(err, errno, "set propagation of %s", m->destination);

@@ -24,6 +24,8 @@ static int parse_user(struct json_object *obj, const char *where, vs_process *p,
 	if (vs_oci_u32(user, "umask", u, &p->umask, &has_umask, err) < 0)
 		return -1;
 	p->has_umask = has_umask;
+	if (has_umask && p->umask > 0777)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s.umask: %o is not a permission mask", u, p->umask);
 	if (vs_json_member(user, "additionalGids", u, json_type_array, &gids, err) < 0)
 		return -1;
 	if (!gids)
@@ -138,28 +140,22 @@ static int parse_console(struct json_object *obj, const char *where, vs_process 
 {
 	char c[VS_OCI_PATH];
 	struct json_object *cs;
-	uint32_t h = 0, w = 0;
+	uint64_t h, w;
+	bool has_h, has_w;
 	if (vs_json_member(obj, "consoleSize", where, json_type_object, &cs, err) < 0)
 		return -1;
 	if (!cs)
 		return 0;
 	vs_oci_path(c, where, "consoleSize");
 	/* struct winsize holds unsigned short rows/columns. */
-	uint64_t v;
-	bool have;
-	if (vs_oci_uint(cs, "height", c, UINT16_MAX, &v, &have, err) < 0)
+	if (vs_oci_uint(cs, "height", c, UINT16_MAX, &h, &has_h, err) < 0 ||
+	    vs_oci_uint(cs, "width", c, UINT16_MAX, &w, &has_w, err) < 0)
 		return -1;
-	h = (uint32_t)v;
-	if (!have)
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s.height: required field missing", c);
-	if (vs_oci_uint(cs, "width", c, UINT16_MAX, &v, &have, err) < 0)
-		return -1;
-	w = (uint32_t)v;
-	if (!have)
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s.width: required field missing", c);
+	if (!has_h || !has_w)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: required field missing", c, has_h ? "width" : "height");
 	p->has_console_size = true;
-	p->console_height = h;
-	p->console_width = w;
+	p->console_height = (unsigned)h;
+	p->console_width = (unsigned)w;
 	return 0;
 }
 

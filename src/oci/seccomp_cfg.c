@@ -49,13 +49,14 @@ static int parse_arg(struct json_object *o, const char *where, vs_seccomp_arg *a
 	/* Syscalls take at most six arguments. */
 	if (vs_oci_uint(o, "index", where, 5, &idx, &has_idx, err) < 0 ||
 	    vs_oci_uint(o, "value", where, UINT64_MAX, &a->value, &has_val, err) < 0 ||
-	    vs_oci_uint(o, "valueTwo", where, UINT64_MAX, &a->value_two, NULL, err) < 0 ||
-	    vs_json_str(o, "op", where, true, &op, err) < 0)
+	    vs_oci_uint(o, "valueTwo", where, UINT64_MAX, &a->value_two, NULL, err) < 0)
 		return -1;
 	if (!has_idx || !has_val)
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: required field missing", where,
 			       has_idx ? "value" : "index");
 	a->index = (unsigned)idx;
+	if (vs_json_str(o, "op", where, true, &op, err) < 0)
+		return -1;
 	int v = vs_seccomp_op_from_name(op);
 	if (v < 0)
 		vs_fail(err, VS_EINVAL_CONFIG, "%s: unknown seccomp operator '%s'", vs_oci_path(k, where, "op"), op);

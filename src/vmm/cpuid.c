@@ -1,5 +1,6 @@
 #include "vmm/cpuid.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,12 @@ static unsigned core_bits(unsigned ncpus)
 	return b;
 }
 
-void vs_cpuid_fix_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus)
+void vs_cpuid_fix_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus, bool hide_xsave)
 {
+	if (hide_xsave && e->function == 1)
+		e->ecx &= ~((1u << 26) | (1u << 27) | (1u << 28)); /* XSAVE, OSXSAVE, AVX */
+	if (hide_xsave && e->function == 0xd)
+		e->eax = e->ebx = e->ecx = e->edx = 0;
 	switch (e->function) {
 	case 1:
 		/* EBX[31:24] initial APIC id, [23:16] logical processors per package. */
@@ -57,7 +62,7 @@ void vs_cpuid_fix_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus)
 }
 
 int vs_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id, unsigned ncpus,
-		   vs_err *err)
+		   bool hide_xsave, vs_err *err)
 {
 	size_t sz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	struct kvm_cpuid2 *c = malloc(sz);
@@ -65,11 +70,32 @@ int vs_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id,
 		return vs_fail(err, ENOMEM, "allocate CPUID for vCPU %u", id);
 	memcpy(c, supported, sz);
 	for (unsigned i = 0; i < c->nent; i++)
-		vs_cpuid_fix_entry(&c->entries[i], id, ncpus);
+		vs_cpuid_fix_entry(&c->entries[i], id, ncpus, hide_xsave);
 	int r = ioctl(vcpu_fd, KVM_SET_CPUID2, c);
 	int e = errno;
 	free(c);
 	if (r < 0)
 		return vs_fail(err, e, "KVM_SET_CPUID2 on vCPU %u", id);
 	return 0;
+}
+
+bool vs_cpuid_xsave_usable(void)
+{
+	const char *env = getenv("VESSEL_VM_XSAVE");
+	if (env && *env)
+		return strcmp(env, "0") != 0;
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 31)))
+		return true; /* bare metal */
+	__cpuid(0x40000000, a, b, c, d);
+	char sig[13] = {0};
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	static const char *known[] = {"KVMKVMKVM", "Microsoft Hv", "VMwareVMware", "XenVMMXenVMM", "ACRNACRNACRN",
+				      "bhyve bhyve ", "VBoxVBoxVBox"};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strncmp(sig, known[i], 12))
+			return true;
+	return false;
 }

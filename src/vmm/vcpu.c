@@ -27,7 +27,7 @@ int vs_vcpu_create(vs_vcpu *v, vs_vm *vm, unsigned id, unsigned ncpus, vs_err *e
 		vs_fail(err, errno, "map kvm_run of vCPU %u", id);
 		goto fail;
 	}
-	if (vs_cpuid_setup(v->fd, vm->supported_cpuid, id, ncpus, err) < 0 || vs_cpu_set_common(v->fd, err) < 0) {
+	if (vs_cpuid_setup(v->fd, vm->supported_cpuid, id, ncpus, !vm->xsave_ok, err) < 0 || vs_cpu_set_common(v->fd, err) < 0) {
 		vs_wrap(err, "vCPU %u", id);
 		goto fail;
 	}

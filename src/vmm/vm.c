@@ -10,6 +10,8 @@
 
 #include "vmm/vm.h"
 
+#include "vmm/cpuid.h"
+
 /* Addresses KVM needs for its real-mode helpers (VMX); placed just below
  * the IOAPIC, inside the MMIO hole where no RAM or device lives. */
 #define TSS_ADDR 0xfffbd000ULL
@@ -45,6 +47,7 @@ int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err)
 		vs_fail(err, errno, "KVM_GET_VCPU_MMAP_SIZE");
 		goto fail;
 	}
+	vm->xsave_ok = vs_cpuid_xsave_usable();
 	if (get_supported_cpuid(vm, err) < 0)
 		goto fail;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);

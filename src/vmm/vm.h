@@ -6,6 +6,7 @@
 #define VS_VMM_VM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <linux/kvm.h>
@@ -34,6 +35,7 @@ typedef struct vs_vm {
 	int stop_status;   /* VS_STOP_EXIT value */
 	char stop_msg[256];/* VS_STOP_ERROR description */
 	int stop_efd;      /* eventfd written once when stop is first set */
+	bool xsave_ok;     /* expose XSAVE/AVX to guests (vs_cpuid_xsave_usable) */
 } vs_vm;
 
 /* Open /dev/kvm, check the API version and the capabilities the VMM needs. */

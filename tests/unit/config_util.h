@@ -15,7 +15,7 @@ static const char config_base[] =
 	"\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"user\":{\"uid\":0,\"gid\":0}},"
 	"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}]}}";
 
-static void merge_patch(struct json_object *target, struct json_object *patch)
+static inline void merge_patch(struct json_object *target, struct json_object *patch)
 {
 	json_object_object_foreach(patch, k, v)
 	{
@@ -30,7 +30,7 @@ static void merge_patch(struct json_object *target, struct json_object *patch)
 }
 
 /* config_base with `patch` applied, as a malloc'd string. */
-static char *patched(const char *patch)
+static inline char *patched(const char *patch)
 {
 	struct json_object *base = json_tokener_parse(config_base);
 	struct json_object *p = json_tokener_parse(patch);
@@ -43,7 +43,7 @@ static char *patched(const char *patch)
 	return s;
 }
 
-static int parse_patched(const char *patch, vs_config **cfg, vs_err *err)
+static inline int parse_patched(const char *patch, vs_config **cfg, vs_err *err)
 {
 	char *s = patched(patch);
 	int rc = vs_config_parse(s, strlen(s), "/bundle", cfg, err);

@@ -153,14 +153,31 @@ static void test_sets_and_user_switched(void **state)
 	assert_string_equal(status_field(&r, "\nGroups", buf, sizeof(buf)), "1001 1002");
 }
 
+/* The file the chown test changes; removed by the teardown even on failure. */
+static char chown_file[] = "/tmp/vessel-caps-XXXXXX";
+
+static int make_chown_file(void **state)
+{
+	(void)state;
+	strcpy(chown_file, "/tmp/vessel-caps-XXXXXX");
+	int fd = mkstemp(chown_file);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	chown_path = chown_file;
+	return 0;
+}
+
+static int remove_chown_file(void **state)
+{
+	(void)state;
+	chown_path = NULL;
+	return unlink(chown_file);
+}
+
 static void test_dropped_chown_denies_chown(void **state)
 {
 	(void)state;
-	char path[] = "/tmp/vessel-caps-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	chown_path = path;
 
 	vs_process p = {.uid = 0, .gid = 0, .has_caps = true};
 	for (int s = 0; s < VS_CAP_SETS; s++)
@@ -179,9 +196,6 @@ static void test_dropped_chown_denies_chown(void **state)
 	run(&p, false, &r);
 	assert_ok(&r);
 	assert_int_equal(r.chown_errno, 0);
-
-	chown_path = NULL;
-	unlink(path);
 }
 
 static void test_defaults_without_capabilities(void **state)
@@ -248,7 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sets_and_user_switched),
-		cmocka_unit_test(test_dropped_chown_denies_chown),
+		cmocka_unit_test_setup_teardown(test_dropped_chown_denies_chown, make_chown_file, remove_chown_file),
 		cmocka_unit_test(test_defaults_without_capabilities),
 		cmocka_unit_test(test_ambient_outside_inheritable_not_raised),
 		cmocka_unit_test(test_inheritable_outside_bounding_fails),

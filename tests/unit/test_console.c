@@ -46,17 +46,62 @@ static void make_raw(int fd)
 	assert_int_equal(tcsetattr(fd, TCSANOW, &t), 0);
 }
 
+/* Each test's temp dir, removed by the teardown even when the test fails. */
+static char dir[64];
+
+static int make_dir(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/vessel-console-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+	(void)state;
+	return vs_rmtree(dir, NULL);
+}
+
+/* A listening Unix socket in the test's temp dir. */
+static int listen_at(struct sockaddr_un *addr)
+{
+	*addr = (struct sockaddr_un){.sun_family = AF_UNIX};
+	snprintf(addr->sun_path, sizeof(addr->sun_path), "%s/fd.sock", dir);
+	int lsock = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lsock >= 0);
+	assert_int_equal(bind(lsock, (struct sockaddr *)addr, sizeof(*addr)), 0);
+	assert_int_equal(listen(lsock, 1), 0);
+	return lsock;
+}
+
+/* Accept one connection and receive one message: its data and its fd. */
+static int receive_fd(int lsock, char *data, size_t len)
+{
+	int conn = accept(lsock, NULL, NULL);
+	assert_true(conn >= 0);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(data, 0, len);
+	struct iovec iov = {.iov_base = data, .iov_len = len - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	assert_true(recvmsg(conn, &msg, MSG_WAITALL) > 0);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	assert_non_null(c);
+	assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	close(conn);
+	return fd;
+}
+
 static void test_console_socket_receives_master(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/vessel-console-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/console.sock", dir);
-	int lsock = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(lsock >= 0);
-	assert_int_equal(bind(lsock, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(listen(lsock, 1), 0);
+	struct sockaddr_un addr;
+	int lsock = listen_at(&addr);
 
 	int master, slave;
 	vs_err err = {0};
@@ -65,22 +110,8 @@ static void test_console_socket_receives_master(void **state)
 	assert_int_equal(vs_console_send(addr.sun_path, master, &err), 0);
 	close(master);
 
-	int conn = accept(lsock, NULL, NULL);
-	assert_true(conn >= 0);
-	char name[256] = {0};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof(ctl.buf)};
-	assert_true(recvmsg(conn, &msg, 0) > 0);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	assert_non_null(c);
-	assert_int_equal(c->cmsg_type, SCM_RIGHTS);
-	int got;
-	memcpy(&got, CMSG_DATA(c), sizeof(int));
+	char name[256];
+	int got = receive_fd(lsock, name, sizeof(name));
 	assert_non_null(strstr(name, "ptmx"));
 
 	/* The received fd is the master: size as requested, writes reach the slave. */
@@ -92,8 +123,31 @@ static void test_console_socket_receives_master(void **state)
 	assert_int_equal(write(got, "ping", 4), 4);
 	expect_output(slave, "ping");
 
-	close(got), close(slave), close(conn), close(lsock);
-	assert_int_equal(vs_rmtree(dir, NULL), 0);
+	close(got), close(slave), close(lsock);
+}
+
+/* The generic hand-over carries a whole message (a seccomp listener's state). */
+static void test_send_fd_with_state(void **state)
+{
+	(void)state;
+	struct sockaddr_un addr;
+	int lsock = listen_at(&addr);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	const char *json = "{\"ociVersion\":\"1.2.0\",\"fds\":[\"seccompFd\"],\"pid\":1,\"metadata\":\"m\"}";
+	vs_err err = {0};
+	assert_int_equal(vs_send_fd(addr.sun_path, "seccomp listener", p[1], json, &err), 0);
+	assert_int_equal(vs_send_fd(addr.sun_path, "seccomp listener", p[1], "", &err), -1);
+	assert_int_equal(err.code, EINVAL);
+	close(p[1]);
+
+	char data[512];
+	int got = receive_fd(lsock, data, sizeof(data));
+	assert_string_equal(data, json);
+	assert_int_equal(write(got, "x", 1), 1);
+	close(got);
+	expect_output(p[0], "x");
+	close(p[0]), close(lsock);
 }
 
 static void test_console_send_errors(void **state)
@@ -174,7 +228,8 @@ static void test_proxy_copies_both_ways_until_hangup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_console_socket_receives_master),
+		cmocka_unit_test_setup_teardown(test_console_socket_receives_master, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_send_fd_with_state, make_dir, remove_dir),
 		cmocka_unit_test(test_console_send_errors),
 		cmocka_unit_test(test_make_controlling),
 		cmocka_unit_test(test_proxy_copies_both_ways_until_hangup),

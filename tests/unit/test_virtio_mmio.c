@@ -1,7 +1,7 @@
 /* virtio-mmio transport and split virtqueue validation, driven through the
  * entropy device (the simplest one): registers, feature negotiation, reset,
- * interrupts, and hostile descriptor chains that must end in
- * DEVICE_NEEDS_RESET without touching host memory outside the guest. */
+ * interrupts, notification suppression and teardown. Hostile chains are
+ * in test_virtio_hostile.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,28 +14,6 @@
 
 #define BUF TD_DATA
 #define QN 16
-
-static int setup(void **state)
-{
-	td *d = calloc(1, sizeof(*d));
-	if (!d || td_init(d) < 0)
-		return -1;
-	vs_err err = {0};
-	if (vs_virtio_rng_add(&d->env, &err) < 0) {
-		print_error("rng add: %s\n", err.msg);
-		return -1;
-	}
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	td *d = *state;
-	td_fini(d);
-	free(d);
-	return 0;
-}
 
 static void registers_identify_a_modern_rng(void **state)
 {
@@ -183,154 +161,6 @@ static void bad_queue_size_or_ring_needs_reset(void **state)
 	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
 }
 
-/* Post the hostile chain at head 0 (already written), notify, expect the
- * device to refuse it: NEEDS_RESET, config interrupt, nothing used. Then
- * check a reset brings the device back. */
-static void expect_needs_reset(td *d, uint16_t head)
-{
-	td_post(d, 0, head);
-	td_notify(d, 0);
-	uint32_t id, len;
-	assert_false(td_used(d, 0, &id, &len));
-	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
-	assert_true(td_r32(d, R_ISR) & 2);
-	assert_int_equal(td_irq(d), 1);
-	/* Further notifies are ignored until reset. */
-	td_notify(d, 0);
-	/* Recovery: reset and a good request works again. */
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	assert_int_equal(td_irq(d), 0);
-	td_desc(d, 0, 0, BUF, 8, D_WRITE, 0);
-	td_post(d, 0, 0);
-	td_notify(d, 0);
-	assert_true(td_used(d, 0, &id, &len));
-	assert_int_equal(len, 8);
-}
-
-static void hostile_descriptor_loop(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, BUF, 8, D_WRITE | D_NEXT, 1);
-	td_desc(d, 0, 1, BUF, 8, D_WRITE | D_NEXT, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_next_out_of_range(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, BUF, 8, D_WRITE | D_NEXT, QN);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_head_out_of_range(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	expect_needs_reset(d, 0xffff);
-}
-
-static void hostile_address_beyond_memory(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, TD_MEM_SIZE, 8, D_WRITE, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_address_in_mmio_hole(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, TD_BASE, 8, D_WRITE, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_address_plus_len_overflows(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, UINT64_MAX - 4, 64, D_WRITE, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_len_4gib(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, BUF, 0xffffffffu, D_WRITE, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_avail_idx_runs_ahead(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, BUF, 8, D_WRITE, 0);
-	uint16_t *avail = td_ptr(d, d->q[0].avail, 4);
-	avail[1] = QN + 1;
-	td_notify(d, 0);
-	uint32_t id, len;
-	assert_false(td_used(d, 0, &id, &len));
-	assert_true(td_r32(d, R_STATUS) & S_NEEDS_RESET);
-}
-
-static void hostile_indirect_table_out_of_range(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, TD_MEM_SIZE - 16, 64, D_INDIRECT, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_indirect_entry_out_of_range(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	uint64_t table = BUF + 0x8000;
-	td_desc_at(d, table, 0, BUF, 8, D_WRITE | D_NEXT, 2); /* table has 2 entries */
-	td_desc(d, 0, 0, table, 32, D_INDIRECT, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_nested_indirect(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	uint64_t table = BUF + 0x8000;
-	td_desc_at(d, table, 0, table, 16, D_INDIRECT, 0);
-	td_desc(d, 0, 0, table, 16, D_INDIRECT, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_indirect_without_negotiation(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1, 1, QN);
-	uint64_t table = BUF + 0x8000;
-	td_desc_at(d, table, 0, BUF, 8, D_WRITE, 0);
-	td_desc(d, 0, 0, table, 16, D_INDIRECT, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_indirect_bad_length(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, BUF + 0x8000, 20, D_INDIRECT, 0);
-	expect_needs_reset(d, 0);
-}
-
-static void hostile_readable_after_writable(void **state)
-{
-	td *d = *state;
-	td_start(d, F_VERSION_1 | F_INDIRECT, 1, QN);
-	td_desc(d, 0, 0, BUF, 8, D_WRITE | D_NEXT, 1);
-	td_desc(d, 0, 1, BUF + 64, 8, 0, 0);
-	expect_needs_reset(d, 0);
-}
-
 static void readable_rng_buffer_gets_no_data(void **state)
 {
 	td *d = *state;
@@ -414,7 +244,7 @@ static void syscall_list_covers_device_io(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, td_rng_setup, td_rng_teardown)
 	const struct CMUnitTest tests[] = {
 		T(registers_identify_a_modern_rng),
 		T(features_ok_needs_version_1_and_a_subset),
@@ -424,20 +254,6 @@ int main(void)
 		T(nothing_happens_before_driver_ok),
 		T(reset_clears_queues_and_interrupt),
 		T(bad_queue_size_or_ring_needs_reset),
-		T(hostile_descriptor_loop),
-		T(hostile_next_out_of_range),
-		T(hostile_head_out_of_range),
-		T(hostile_address_beyond_memory),
-		T(hostile_address_in_mmio_hole),
-		T(hostile_address_plus_len_overflows),
-		T(hostile_len_4gib),
-		T(hostile_avail_idx_runs_ahead),
-		T(hostile_indirect_table_out_of_range),
-		T(hostile_indirect_entry_out_of_range),
-		T(hostile_nested_indirect),
-		T(hostile_indirect_without_negotiation),
-		T(hostile_indirect_bad_length),
-		T(hostile_readable_after_writable),
 		T(readable_rng_buffer_gets_no_data),
 		T(cmdline_names_window_and_gsi),
 		T(overlapping_device_is_refused),

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -208,6 +209,27 @@ static inline int td_wait_used(td *d, unsigned qi, uint32_t *id, uint32_t *len)
 			return 1;
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
+	return 0;
+}
+
+/* cmocka fixture: a driver with one entropy device at TD_BASE. */
+static inline int td_rng_setup(void **state)
+{
+	td *d = calloc(1, sizeof(*d));
+	if (!d || td_init(d) < 0)
+		return -1;
+	vs_err err = {0};
+	if (vs_virtio_rng_add(&d->env, &err) < 0)
+		return -1;
+	*state = d;
+	return 0;
+}
+
+static inline int td_rng_teardown(void **state)
+{
+	td *d = *state;
+	td_fini(d);
+	free(d);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #define ST_OBF 0x01    /* output buffer full */
 #define ST_SYS 0x04    /* system flag: self-test passed */
+#define ST_UNLOCKED 0x10 /* keyboard not inhibited (no keylock) */
 #define ST_CMD 0x08    /* last write was a command */
 
 static void push(vs_i8042 *k, uint8_t b)
@@ -96,7 +97,7 @@ static void cmd_read(vs_bus_dev *d, uint64_t off, void *data, unsigned size)
 	(void)off;
 	vs_i8042 *k = d->opaque;
 	memset(data, 0, size);
-	*(uint8_t *)data = ST_SYS | (k->pending_cmd ? ST_CMD : 0) | (k->out_len ? ST_OBF : 0);
+	*(uint8_t *)data = ST_SYS | ST_UNLOCKED | (k->pending_cmd ? ST_CMD : 0) | (k->out_len ? ST_OBF : 0);
 }
 
 static void cmd_write(vs_bus_dev *d, uint64_t off, const void *data, unsigned size)

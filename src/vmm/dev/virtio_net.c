@@ -44,6 +44,8 @@ typedef struct net_dev {
 	bool thread_started;
 	bool stop; /* under t->lock */
 	vs_vq_chain rx_chain, tx_chain;
+	struct iovec rx_iov[VS_VQ_MAX_SIZE + 1];
+	uint8_t spill[65536 + NET_HDR_LEN]; /* largest tap frame */
 } net_dev;
 
 static void kick_rx(net_dev *n)
@@ -64,7 +66,8 @@ static bool rx_fill(net_dev *n)
 	bool pushed = false, wait_tap = false;
 	if (!vs_vmmio_running(t) || !q->ready)
 		return false;
-	for (unsigned i = 0; i < RX_BATCH; i++) {
+	unsigned i;
+	for (i = 0; i < RX_BATCH; i++) {
 		int got = vs_vq_pop(q, c, &err);
 		if (got < 0)
 			vs_vmmio_broken(t, &err);
@@ -76,21 +79,29 @@ static bool rx_fill(net_dev *n)
 			pushed = true;
 			continue;
 		}
-		ssize_t r = readv(n->tap, c->iov + c->n_out, (int)c->n_in);
-		if (r < NET_HDR_LEN) {
-			/* No frame waiting (EAGAIN) or tap trouble: keep the buffer. */
+		/* The tap silently truncates to the buffer; a spill-over segment
+		 * shows a frame that did not fit, which is then dropped. */
+		memcpy(n->rx_iov, c->iov + c->n_out, c->n_in * sizeof(struct iovec));
+		n->rx_iov[c->n_in] = (struct iovec){.iov_base = n->spill, .iov_len = sizeof(n->spill)};
+		ssize_t r = readv(n->tap, n->rx_iov, (int)c->n_in + 1);
+		if (r < NET_HDR_LEN || (uint64_t)r > c->in_len) {
+			/* No frame waiting (EAGAIN), tap trouble or a dropped frame:
+			 * keep the buffer for the next one. */
 			vs_vq_unpop(q);
-			wait_tap = true;
-			break;
+			if (r < NET_HDR_LEN) {
+				wait_tap = true;
+				break;
+			}
+			continue;
 		}
 		/* The tap leaves num_buffers alone; the spec wants 1 (5.1.6.4). */
 		uint16_t one = 1;
 		vs_iov_from_buf(c->iov + c->n_out, c->n_in, NET_HDR_NUM_BUFFERS_OFF, &one, sizeof(one));
 		vs_vq_push(q, c->head, (uint32_t)r);
 		pushed = true;
-		if (i == RX_BATCH - 1)
-			wait_tap = true; /* more may be waiting; poll again */
 	}
+	if (i == RX_BATCH)
+		wait_tap = true; /* batch used up; more may be waiting, poll again */
 	if (pushed)
 		vs_vmmio_used(t, RX_Q);
 	return wait_tap;
