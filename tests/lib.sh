@@ -5,6 +5,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VESSEL=${VESSEL:-$ROOT/build/vessel}
 VESSEL_ROOTFS=${VESSEL_ROOTFS:-$ROOT/build/rootfs}
 TMP=$(mktemp -d /tmp/vessel-test.XXXXXX)
+chmod 755 "$TMP" # a user-namespaced container must be able to reach its rootfs
 STATE="$TMP/state"
 _cleanups=()
 trap 'for c in "${_cleanups[@]}"; do eval "$c" >/dev/null 2>&1; done; rm -rf "$TMP"' EXIT

@@ -51,7 +51,8 @@ int vs_pty_open(int *master, int *slave, unsigned rows, unsigned cols, vs_err *e
 
 int vs_pty_make_controlling(int slave, vs_err *err)
 {
-	if (setsid() < 0)
+	/* A session leader already (the container init is one): keep that session. */
+	if (getsid(0) != getpid() && setsid() < 0)
 		return vs_fail(err, errno, "setsid for the container terminal");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		return vs_fail(err, errno, "make the pty the controlling terminal");

@@ -12,6 +12,7 @@
 
 #include "vmm/cpu_state.h"
 #include "vmm/cpuid.h"
+#include "vmm/vmm.h"
 
 int vs_vcpu_create(vs_vcpu *v, vs_vm *vm, unsigned id, unsigned ncpus, vs_err *err)
 {
@@ -70,8 +71,8 @@ void vs_vcpu_kick(vs_vcpu *v)
 	pthread_kill(v->thread, VS_VCPU_KICK_SIGNAL);
 }
 
-static void fatal(vs_vcpu *v, vs_stop_reason why, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fatal(vs_vcpu *v, vs_stop_reason why, const char *fmt, ...)
+static void fatal(vs_vcpu *v, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fatal(vs_vcpu *v, int status, const char *fmt, ...)
 {
 	char msg[200], full[240];
 	va_list ap;
@@ -79,7 +80,7 @@ static void fatal(vs_vcpu *v, vs_stop_reason why, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(full, sizeof(full), "vCPU %u: %s", v->id, msg);
-	vs_vm_request_stop(v->vm, why, 0, full);
+	vs_vm_request_stop(v->vm, VS_STOP_ERROR, status, full);
 }
 
 static void handle_io(vs_vcpu *v)
@@ -108,7 +109,7 @@ static bool handle_exit(vs_vcpu *v)
 		return true;
 	case KVM_EXIT_MMIO:
 		if (r->mmio.len > 8) {
-			fatal(v, VS_STOP_ERROR, "MMIO access of %u bytes", r->mmio.len);
+			fatal(v, VS_VM_EXIT_KVM, "MMIO access of %u bytes", r->mmio.len);
 			return false;
 		}
 		vs_bus_access(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len, r->mmio.is_write);
@@ -117,7 +118,7 @@ static bool handle_exit(vs_vcpu *v)
 	case KVM_EXIT_HLT: /* only without a LAPIC in the kernel; nothing to do */
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		fatal(v, VS_STOP_ERROR, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+		fatal(v, VS_VM_EXIT_CRASH, "guest triple fault (KVM_EXIT_SHUTDOWN)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (r->system_event.type) {
@@ -128,18 +129,18 @@ static bool handle_exit(vs_vcpu *v)
 			vs_vm_request_stop(v->vm, VS_STOP_RESET, 0, NULL);
 			break;
 		default:
-			fatal(v, VS_STOP_ERROR, "guest system event %u", r->system_event.type);
+			fatal(v, VS_VM_EXIT_CRASH, "guest system event %u", r->system_event.type);
 		}
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		fatal(v, VS_STOP_ERROR, "KVM internal error (suberror %u)", r->internal.suberror);
+		fatal(v, VS_VM_EXIT_KVM, "KVM internal error (suberror %u)", r->internal.suberror);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		fatal(v, VS_STOP_ERROR, "KVM entry failed (reason 0x%llx)",
+		fatal(v, VS_VM_EXIT_KVM, "KVM entry failed (reason 0x%llx)",
 		      (unsigned long long)r->fail_entry.hardware_entry_failure_reason);
 		return false;
 	default:
-		fatal(v, VS_STOP_ERROR, "unhandled KVM exit %u", r->exit_reason);
+		fatal(v, VS_VM_EXIT_KVM, "unhandled KVM exit %u", r->exit_reason);
 		return false;
 	}
 }
@@ -157,7 +158,7 @@ void vs_vcpu_loop(vs_vcpu *v)
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				continue;
 			}
-			fatal(v, VS_STOP_ERROR, "KVM_RUN: %s", strerror(errno));
+			fatal(v, VS_VM_EXIT_KVM, "KVM_RUN: %s", strerror(errno));
 			return;
 		}
 		if (!handle_exit(v))

@@ -32,12 +32,11 @@ static int jailed(int (*fn)(void))
 	return st;
 }
 
-static int do_write(void)
+static int forbidden_exec(void)
 {
-	int p[2];
-	if (pipe(p) < 0) /* before the jail would be cheating: pipe is not allowed */
-		return 2;
-	return 0;
+	char *argv[] = {"/bin/true", NULL};
+	execve("/bin/true", argv, argv + 1);
+	return 0; /* must not get here */
 }
 
 static int allowed_calls(void)
@@ -78,7 +77,7 @@ static void test_forbidden_call_kills(void **state)
 	int st = jailed(forbidden_socket);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSYS);
-	st = jailed(do_write); /* pipe() is not on the list either */
+	st = jailed(forbidden_exec);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSYS);
 }
@@ -86,6 +85,9 @@ static void test_forbidden_call_kills(void **state)
 static void test_open_is_refused_not_fatal(void **state)
 {
 	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* sanitizer builds let openat through for the leak checker */
+#endif
 	int st = jailed(open_refused);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
