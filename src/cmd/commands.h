@@ -32,6 +32,8 @@ VS_CMD(update);
 VS_CMD(events);
 VS_CMD(features);
 VS_CMD(spec);
+VS_CMD(checkpoint);
+VS_CMD(restore);
 /* microVM engine (src/cmd/vm.c, check.c) */
 VS_CMD(vm);
 VS_CMD(check);

@@ -31,6 +31,8 @@ static const struct {
 	{"events", cmd_events, "print container statistics"},
 	{"features", cmd_features, "print the runtime-spec features JSON"},
 	{"spec", cmd_spec, "write a default config.json"},
+	{"checkpoint", cmd_checkpoint, "checkpoint a container (needs CRIU: not in this build)"},
+	{"restore", cmd_restore, "restore a container (needs CRIU: not in this build)"},
 	{"vm", cmd_vm, "run a microVM (vessel vm run --kernel ...)"},
 	{"check", cmd_check, "report what this host offers"},
 };

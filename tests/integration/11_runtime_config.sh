@@ -73,6 +73,7 @@ check "annotations appear in state" bash -c "
   '$VESSEL' --root '$STATE' delete -f ann"
 check "terminal: the pty master goes to --console-socket" bash -c "
   echo '$base' | jq '.process.terminal=true | .process.args=[\"sh\",\"-c\",\"tty; sleep 1\"]' > '$B/config.json' &&
-  python3 '$ROOT/tests/console_recv.py' '$TMP/console.sock' > '$TMP/console.out' & sleep 0.5;
+  python3 '$ROOT/tests/console_recv.py' '$TMP/console.sock' > '$TMP/console.out' &
+  for i in \$(seq 100); do [ -S '$TMP/console.sock' ] && break; sleep 0.1; done;
   '$VESSEL' --root '$STATE' run -d --console-socket '$TMP/console.sock' --bundle '$B' tty1; wait;
   '$VESSEL' --root '$STATE' delete -f tty1; grep -q /dev/pts/0 '$TMP/console.out'"

@@ -15,7 +15,7 @@ check "its /proc/pid/exe cannot be opened for writing" bash -c "! (echo x >> /pr
 sum_before=$(sha256sum "$VESSEL" | cut -d' ' -f1)
 vs start sec1
 # From inside: try to overwrite the runtime through the exe link of a vessel exec process.
-vs exec -d sec1 sh -c 'for i in $(seq 200); do for p in /proc/[0-9]*; do echo pwned > $p/exe 2>/dev/null; done; done'
+vs exec -d sec1 sh -c 'for i in $(seq 200); do for p in /proc/[0-9]*; do echo pwned 2>/dev/null > $p/exe; done; done'
 vs exec sec1 true
 sleep 0.5
 check "the host binary is unchanged after a container tried to overwrite it" \

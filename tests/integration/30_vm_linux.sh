@@ -106,7 +106,7 @@ inside() {
   # A second boot that crashes the guest kernel on purpose.
   log=$TMP/panic.log rc=0
   boot "$log" vtest=panic || rc=$?
-  if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && has "crashing the kernel on purpose" "$log"; then
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && has "Kernel panic - not syncing" "$log"; then
     ok "vm linux: ${CHECKS[7]} (exit $rc)"
   else
     show "$log"; not_ok "vm linux: ${CHECKS[7]} (exit $rc; 124 = timed out)"
