@@ -118,7 +118,8 @@ else
   vm_ms=$(sed -n 's/^VM_START_MS=\([0-9.][0-9.]*\).*/\1/p' "$TMP/vm.log" | tail -1)
   [ -n "$vm_ms" ] || vm_ms=$(grep -i start "$TMP/vm.log" | grep -oE '[0-9]+(\.[0-9]+)? ?ms' | tail -1 | grep -oE '^[0-9.]+' || true)
   if [ "$vm_rc" != 0 ]; then
-    vm_note="failed (exit $vm_rc$([ "$vm_rc" = 124 ] && echo ": timed out after ${VM_TIMEOUT}s"))"; vm_ms=""
+    vm_note="failed (exit $vm_rc)"; vm_ms=""
+    [ "$vm_rc" != 124 ] || vm_note="failed (timed out after ${VM_TIMEOUT}s)"
   elif [ -z "$vm_ms" ]; then
     vm_note="ran, but printed no start time"
   fi

@@ -83,3 +83,9 @@ mkdir -p "$STATE/half"   # a state dir with no state.json at all
 check "a half-written state dir does not break list" vs list
 check "and can be deleted" vs delete half
 check "and is gone" [ ! -e "$STATE/half" ]
+
+# containerd's shim reads the runtime's error from a JSON log file.
+echo '{"ociVersion": "1.2.0", "process": ' > "$B/config.json"
+"$VESSEL" --root "$STATE" --log "$TMP/log.json" --log-format json create --bundle "$B" logjson 2>/dev/null
+check "--log-format json writes the error as a JSON line with level and msg" \
+  bash -c "jq -e 'select(.level == \"error\") | .msg | contains(\"config.json\")' '$TMP/log.json' >/dev/null"

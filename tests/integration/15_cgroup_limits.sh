@@ -57,7 +57,8 @@ check "init is in the container cgroup of every hierarchy${missing:+ (not in$mis
 vs update --pids-limit 20 c1
 check "update --pids-limit changes pids.max" test "$(cg_val pids pids.max pids.max c1)" = 20
 check "... and leaves memory alone" test "$(cg_val memory memory.limit_in_bytes memory.max c1)" = 67108864
-echo '{"memory": {"limit": 134217728}}' | vs update --resources - c1
+echo '{"memory": {"limit": 134217728}}' > "$TMP/res.json"
+vs update --resources "$TMP/res.json" c1
 check "update --resources changes memory" \
   test "$(cg_val memory memory.limit_in_bytes memory.max c1)" = 134217728
 check "... and leaves pids alone" test "$(cg_val pids pids.max pids.max c1)" = 20

@@ -34,8 +34,8 @@ inside() {
   mkdir -p "$TMP/rw" "$TMP/ro"
   echo "hello from the host disk" > "$TMP/rw/hello.txt"
   echo "read-only content" > "$TMP/ro/ro.txt"
-  mkfs.ext4 -q -F -L vtest-rw -d "$TMP/rw" "$TMP/rw.img" 16M
-  mkfs.ext4 -q -F -L vtest-ro -d "$TMP/ro" "$TMP/ro.img" 16M
+  mkfs.ext4 -q -F -L vtest-rw -d "$TMP/rw" "$TMP/rw.img" 16M > /dev/null
+  mkfs.ext4 -q -F -L vtest-ro -d "$TMP/ro" "$TMP/ro.img" 16M > /dev/null
   local ro_sum
   ro_sum=$(sha256sum < "$TMP/ro.img")
 

@@ -59,6 +59,15 @@ vmhost_pack() {
   mv -f "$out.tmp.$$" "$out"
 }
 
+# vmhost_prune KEEP: removes the older cached images next to KEEP (same name
+# up to the hash), so build/vmhost/ does not grow with every edit.
+vmhost_prune() {
+  local keep=$1 f
+  for f in "${keep%-*}"-*.cpio.gz; do
+    [ "$f" = "$keep" ] || rm -f "$f"
+  done
+}
+
 # vmhost_stage_busybox STAGING: busybox with every applet linked in /bin.
 vmhost_stage_busybox() {
   local s=$1 bb applet
