@@ -203,12 +203,32 @@ __attribute__((noreturn)) void vs_launch_stage1(vs_launch *l)
 	}
 	if ((l->new_ns_flags & CLONE_NEWTIME) && vs_ns_write_time_offsets(&l->cfg->linux_, &err) < 0)
 		die(l, &err);
+	/* Both stages talk on the same socket: stage 2 must not speak before the
+	 * runtime has its pid, so it waits until stage 1 has sent it. */
+	int order[2];
+	if (pipe2(order, O_CLOEXEC) < 0)
+		die(l, &(vs_err){errno, "pipe"});
 	pid_t pid = fork();
 	if (pid < 0)
 		die(l, &(vs_err){errno, "fork the container process"});
-	if (pid == 0)
+	if (pid == 0) {
+		char c;
+		close(order[1]);
+		ssize_t n;
+		do
+			n = read(order[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		close(order[0]);
+		if (n != 1)
+			_exit(1); /* stage 1 failed to report us: the runtime gives up */
 		stage2(l);
-	if (vs_sync_send(l->sync_fd, VS_SYNC_PID, pid, -1, &err) < 0)
+	}
+	close(order[0]);
+	if (vs_sync_send(l->sync_fd, VS_SYNC_PID, pid, -1, &err) < 0) {
+		kill(pid, SIGKILL);
+		_exit(1);
+	}
+	if (write(order[1], "1", 1) != 1)
 		kill(pid, SIGKILL);
 	_exit(0);
 }
