@@ -49,6 +49,12 @@ int vs_cgroup_create(vs_cgroup *cg, vs_err *err);
 int vs_cgroup_apply(vs_cgroup *cg, const vs_resources *res, vs_err *err);
 /* Move pid into the cgroup (all hierarchies). */
 int vs_cgroup_enter(vs_cgroup *cg, pid_t pid, vs_err *err);
+/* Fork a child that starts in the cgroup's v2 hierarchy where the kernel
+ * allows it (*born_in_v2); returns the pid, 0 in the child, -1 on error. */
+pid_t vs_cgroup_fork(vs_cgroup *cg, bool *born_in_v2, vs_err *err);
+/* Called by a single-threaded child: move itself into every hierarchy
+ * (skipping v2 if it was born there). Cheaper than vs_cgroup_enter. */
+int vs_cgroup_enter_self(vs_cgroup *cg, bool skip_v2, vs_err *err);
 /* Freeze (pause) or thaw (resume); waits until the state is reached. */
 int vs_cgroup_freeze(vs_cgroup *cg, bool frozen, vs_err *err);
 int vs_cgroup_is_frozen(vs_cgroup *cg, bool *frozen, vs_err *err);

@@ -185,11 +185,10 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 		goto fail;
 	}
 	l.sync_fd = socks[1];
-	stage1 = fork();
-	if (stage1 < 0) {
-		vs_fail(err, errno, "fork");
+	l.cg = cg;
+	stage1 = vs_cgroup_fork(cg, &l.born_in_v2, err);
+	if (stage1 < 0)
 		goto fail;
-	}
 	if (stage1 == 0) {
 		close(socks[0]);
 		vs_launch_stage1(&l);
@@ -199,8 +198,6 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	for (int k = 0; k < VS_NS_KINDS; k++)
 		if (l.ns_fds[k] >= 0)
 			close(l.ns_fds[k]);
-	if (vs_cgroup_enter(cg, stage1, err) < 0 || vs_sync_send(socks[0], VS_SYNC_GO, 0, -1, err) < 0)
-		goto fail;
 	vs_sync_msg first;
 	int fd;
 	/* USERMAP comes from stage 1 before the PID message. */

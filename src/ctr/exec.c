@@ -73,9 +73,11 @@ int vs_container_exec(const vs_exec_opts *o, pid_t *pid, int *pty_master, vs_err
 	    vs_ns_open_of_pid(st.pid, l.ns_fds, err) < 0 || vs_sync_pair(socks, err) < 0)
 		goto out;
 	l.sync_fd = socks[1];
-	stage1 = fork();
+	l.cg = cg;
+	stage1 = cg ? vs_cgroup_fork(cg, &l.born_in_v2, err) : fork();
 	if (stage1 < 0) {
-		vs_fail(err, errno, "fork");
+		if (!cg)
+			vs_fail(err, errno, "fork");
 		goto out;
 	}
 	if (stage1 == 0) {
@@ -85,8 +87,7 @@ int vs_container_exec(const vs_exec_opts *o, pid_t *pid, int *pty_master, vs_err
 	close(socks[1]);
 	socks[1] = -1;
 	vs_sync_msg msg;
-	if ((cg && vs_cgroup_enter(cg, stage1, err) < 0) || vs_sync_send(socks[0], VS_SYNC_GO, 0, -1, err) < 0 ||
-	    vs_sync_recv(socks[0], VS_SYNC_PID, &msg, NULL, err) < 0)
+	if (vs_sync_recv(socks[0], VS_SYNC_PID, &msg, NULL, err) < 0)
 		goto out;
 	*pid = msg.value;
 	waitpid(stage1, NULL, 0);

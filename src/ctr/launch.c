@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "ctr/cgroup.h"
 #include "ctr/console.h"
 #include "ctr/hooks.h"
 #include "ctr/inroot.h"
@@ -183,9 +184,9 @@ __attribute__((noreturn)) void vs_launch_stage1(vs_launch *l)
 	vs_err err = {0};
 	vs_sync_msg msg;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The runtime puts us in the cgroup first, so that a new cgroup namespace is rooted there. */
-	if (vs_sync_recv(l->sync_fd, VS_SYNC_GO, &msg, NULL, &err) < 0)
-		_exit(1);
+	/* Into the cgroup first, so that a new cgroup namespace is rooted there. */
+	if (l->cg && vs_cgroup_enter_self(l->cg, l->born_in_v2, &err) < 0)
+		die(l, &err);
 	if (vs_ns_join(l->ns_fds, &err) < 0)
 		die(l, &err);
 	if (l->new_userns) {

@@ -24,6 +24,8 @@ typedef struct vs_launch {
 	bool new_userns;          /* create a user namespace (maps written by the runtime) */
 	int new_ns_flags;         /* other namespaces to create */
 	const char *cgroup_path;
+	struct vs_cgroup *cg;     /* stage 1 moves itself in (NULL: stay where we are) */
+	bool born_in_v2;          /* forked straight into the v2 hierarchy */
 	int preserve_fds;
 	bool no_pivot;
 	bool no_new_keyring;
