@@ -84,54 +84,6 @@ int vs_json_bool(struct json_object *obj, const char *key, const char *where, bo
 	return 0;
 }
 
-static int get_int(struct json_object *obj, const char *key, const char *where, struct json_object **v,
-		   vs_err *err)
-{
-	*v = NULL;
-	struct json_object *m = NULL;
-	if (!json_object_object_get_ex(obj, key, &m) || !m)
-		return 0;
-	if (!json_object_is_type(m, json_type_int))
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s%s%s: expected integer, got %s", where, *where ? "." : "",
-			       key, json_type_to_name(json_object_get_type(m)));
-	*v = m;
-	return 0;
-}
-
-int vs_json_i64(struct json_object *obj, const char *key, const char *where, int64_t *out, bool *present,
-		vs_err *err)
-{
-	struct json_object *v;
-	if (get_int(obj, key, where, &v, err) < 0)
-		return -1;
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	errno = 0;
-	int64_t x = json_object_get_int64(v);
-	if (errno == EINVAL || (json_object_get_uint64(v) > INT64_MAX && x == INT64_MAX))
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: integer out of range", where, key);
-	*out = x;
-	return 0;
-}
-
-int vs_json_u64(struct json_object *obj, const char *key, const char *where, uint64_t *out, bool *present,
-		vs_err *err)
-{
-	struct json_object *v;
-	if (get_int(obj, key, where, &v, err) < 0)
-		return -1;
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	if (json_object_get_int64(v) < 0)
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: must not be negative", where, key);
-	*out = json_object_get_uint64(v);
-	return 0;
-}
-
 int vs_json_strv(struct json_object *obj, const char *key, const char *where, char ***out, size_t *n,
 		 vs_err *err)
 {

@@ -20,10 +20,6 @@ int vs_json_str(struct json_object *obj, const char *key, const char *where, boo
 		vs_err *err);
 int vs_json_bool(struct json_object *obj, const char *key, const char *where, bool *out, bool *present,
 		 vs_err *err);
-int vs_json_i64(struct json_object *obj, const char *key, const char *where, int64_t *out, bool *present,
-		vs_err *err);
-int vs_json_u64(struct json_object *obj, const char *key, const char *where, uint64_t *out, bool *present,
-		vs_err *err);
 /* Array of strings -> NULL-terminated malloc'd vector. */
 int vs_json_strv(struct json_object *obj, const char *key, const char *where, char ***out, size_t *n,
 		 vs_err *err);
