@@ -15,17 +15,10 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "oci/names.h"
 
 extern char **environ;
 
-static const char *const kind_names[VS_HOOK_KINDS] = {
-	[VS_HOOK_PRESTART] = "prestart",
-	[VS_HOOK_CREATE_RUNTIME] = "createRuntime",
-	[VS_HOOK_CREATE_CONTAINER] = "createContainer",
-	[VS_HOOK_START_CONTAINER] = "startContainer",
-	[VS_HOOK_POSTSTART] = "poststart",
-	[VS_HOOK_POSTSTOP] = "poststop",
-};
 
 /* In the forked child: only async-signal-safe calls until execve. The hook
  * gets its own process group so a timeout kills whatever it started. */
@@ -170,7 +163,7 @@ int vs_hooks_run(const vs_config *cfg, int kind, const char *state_json, vs_err 
 	bool fatal = kind != VS_HOOK_POSTSTART && kind != VS_HOOK_POSTSTOP;
 	for (size_t i = 0; i < cfg->n_hooks[kind]; i++) {
 		vs_err e = {0};
-		if (run_one(&cfg->hooks[kind][i], kind_names[kind], state_json, &e) == 0)
+		if (run_one(&cfg->hooks[kind][i], vs_hook_names[kind], state_json, &e) == 0)
 			continue;
 		if (fatal) {
 			if (err)
