@@ -60,7 +60,9 @@ int vs_cgroup_freeze(vs_cgroup *cg, bool frozen, vs_err *err);
 int vs_cgroup_is_frozen(vs_cgroup *cg, bool *frozen, vs_err *err);
 /* All pids in the cgroup (malloc'd array). */
 int vs_cgroup_pids(vs_cgroup *cg, pid_t **pids, size_t *n, vs_err *err);
-/* Send sig to every process in the cgroup (freezing around it so none escape). */
+/* Send sig to every process in the cgroup, frozen meanwhile so none can
+ * fork past it. A paused container stays paused (the signal lands on
+ * resume), except for SIGKILL, which thaws it so the kill completes. */
 int vs_cgroup_kill(vs_cgroup *cg, int sig, vs_err *err);
 /* Remove the cgroup directories (kills nothing; retries briefly on EBUSY). */
 int vs_cgroup_destroy(vs_cgroup *cg, vs_err *err);
