@@ -54,7 +54,7 @@ if [ "${DEMO_VM_DIRECT:-0}" = 1 ]; then
 fi
 echo "   This host's /dev/kvm cannot boot Linux guests, so the microVM runs inside a nested"
 echo "   test host: qemu emulating a CPU with AMD-V (TCG), booted with this machine's / shared"
-echo "   read-only. Starting it takes a few seconds; the microVM boot inside then takes 15-30 s"
+echo "   read-only. Starting it takes a few seconds; the microVM boot inside then takes 5-30 s"
 echo "   because every guest exit goes through the emulated CPU (with hardware virtualization: a second or two)."
 t0=$EPOCHREALTIME
 tests/vmhost/run --timeout 600 -e GUEST_INITRD -e DEMO_VM_COMMAND="$COMMAND" bash scripts/demo-vm.sh --inside

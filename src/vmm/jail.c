@@ -27,7 +27,7 @@ static const int base_calls[] = {
 #define SANITIZER_BUILD 1
 static const int sanitizer_calls[] = {
 	SYS_sched_getaffinity, SYS_clone, SYS_clone3, SYS_ptrace, SYS_prctl, SYS_wait4, SYS_rt_sigaction,
-	SYS_getdents64, SYS_readlink, SYS_openat, SYS_open, SYS_kill, SYS_getppid, SYS_arch_prctl, SYS_pipe2,
+	SYS_getdents64, SYS_getdents, SYS_readlink, SYS_openat, SYS_open, SYS_kill, SYS_getppid, SYS_arch_prctl, SYS_pipe2,
 };
 #else
 #define SANITIZER_BUILD 0

@@ -3,6 +3,7 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,10 +13,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "base/fs.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/console.h"
@@ -117,13 +118,43 @@ static int add_devices(vmm *m, vs_err *err)
 	return 0;
 }
 
+/* Map a whole file read-only: the loaders copy straight from the page
+ * cache into guest memory (no intermediate buffer to fault in). */
+static int map_file(const char *path, char **out, size_t *len, vs_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, errno, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		int e = errno;
+		close(fd);
+		return vs_fail(err, S_ISREG(st.st_mode) ? (e ? e : EINVAL) : EINVAL, "%s: not a non-empty regular file",
+			       path);
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED)
+		return vs_fail(err, e, "map %s", path);
+	*out = p;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap_file(char *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
 static int load_guest(vmm *m, vs_boot_result *boot, vs_vmm_result *res, vs_err *err)
 {
 	const vs_vmm_config *cfg = m->cfg;
 	char *kernel = NULL, *initrd = NULL;
 	size_t klen = 0, ilen = 0;
 	int r = -1;
-	if (vs_read_file(cfg->ring3 ? cfg->ring3 : cfg->kernel, &kernel, &klen, err) < 0)
+	if (map_file(cfg->ring3 ? cfg->ring3 : cfg->kernel, &kernel, &klen, err) < 0)
 		goto out;
 	if (cfg->ring3) {
 		r = vs_cpu_write_tables(&m->vm.mem, VS_CPU_RING3_64, err);
@@ -131,7 +162,7 @@ static int load_guest(vmm *m, vs_boot_result *boot, vs_vmm_result *res, vs_err *
 			r = vs_boot_ring3(&m->vm.mem, (uint8_t *)kernel, klen, m->acpi.n_virtio, boot, err);
 		goto out;
 	}
-	if (cfg->initrd && vs_read_file(cfg->initrd, &initrd, &ilen, err) < 0)
+	if (cfg->initrd && map_file(cfg->initrd, &initrd, &ilen, err) < 0)
 		goto out;
 	vs_boot_image img = {.kernel = (uint8_t *)kernel, .kernel_len = klen,
 			     .initrd = (uint8_t *)initrd, .initrd_len = ilen, .cmdline = res->cmdline};
@@ -144,8 +175,8 @@ static int load_guest(vmm *m, vs_boot_result *boot, vs_vmm_result *res, vs_err *
 	}
 	r = vs_cpu_write_tables(&m->vm.mem, boot->mode, err);
 out:
-	free(kernel);
-	free(initrd);
+	unmap_file(kernel, klen);
+	unmap_file(initrd, ilen);
 	return r;
 }
 
