@@ -77,3 +77,7 @@ check "terminal: the pty master goes to --console-socket" bash -c "
   for i in \$(seq 100); do [ -S '$TMP/console.sock' ] && break; sleep 0.1; done;
   '$VESSEL' --root '$STATE' run -d --console-socket '$TMP/console.sock' --bundle '$B' tty1; wait;
   '$VESSEL' --root '$STATE' delete -f tty1; grep -q /dev/pts/0 '$TMP/console.out'"
+check "terminal in the foreground: run proxies the pty and returns the exit code" bash -c "
+  echo '$base' | jq '.process.terminal=true | .process.args=[\"sh\"]' > '$B/config.json' &&
+  out=\$(cd '$B' && printf 'tty; exit 4\n' | timeout 20 '$VESSEL' --root '$STATE' run tty2); rc=\$?;
+  [ \$rc -eq 4 ] && [[ \$out == */dev/pts/0* ]]"
