@@ -75,6 +75,7 @@ demo: deps all
 
 bench: all
 	bash bench/container-start
+	bash bench/vm-boot
 
 # libFuzzer build of the config parsers (clang; base/ and oci/ only).
 FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
