@@ -46,41 +46,26 @@ static int parse_namespaces(struct json_object *obj, const char *where, vs_linux
 	return 0;
 }
 
+static int parse_id_map(struct json_object *o, const char *e, void *elem, vs_err *err)
+{
+	vs_id_map *m = elem;
+	bool c, h, s;
+	if (vs_oci_u32(o, "containerID", e, &m->container_id, &c, err) < 0 ||
+	    vs_oci_u32(o, "hostID", e, &m->host_id, &h, err) < 0 || vs_oci_u32(o, "size", e, &m->size, &s, err) < 0)
+		return -1;
+	if (!c || !h || !s)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: required field missing", e,
+			       !c ? "containerID" : !h ? "hostID" : "size");
+	if (m->size == 0 || (uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
+	    (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s.size: %u is empty or overflows the id range", e, m->size);
+	return 0;
+}
+
 int vs_oci_id_maps(struct json_object *obj, const char *key, const char *where, vs_id_map **out, size_t *n,
 		   vs_err *err)
 {
-	char k[VS_OCI_PATH], e[VS_OCI_PATH];
-	struct json_object *arr;
-	if (vs_json_member(obj, key, where, json_type_array, &arr, err) < 0)
-		return -1;
-	if (!arr)
-		return 0;
-	vs_oci_path(k, where, key);
-	size_t len = json_object_array_length(arr);
-	*out = calloc(len ? len : 1, sizeof(vs_id_map));
-	if (!*out)
-		return vs_fail(err, ENOMEM, "%s", k);
-	for (size_t i = 0; i < len; i++) {
-		struct json_object *o;
-		vs_id_map *m = &(*out)[i];
-		bool c, h, s;
-		if (vs_oci_elem_obj(arr, i, k, &o, err) < 0)
-			return -1;
-		vs_oci_path_idx(e, k, i);
-		if (vs_oci_u32(o, "containerID", e, &m->container_id, &c, err) < 0 ||
-		    vs_oci_u32(o, "hostID", e, &m->host_id, &h, err) < 0 ||
-		    vs_oci_u32(o, "size", e, &m->size, &s, err) < 0)
-			return -1;
-		if (!c || !h || !s)
-			return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: required field missing", e,
-				       !c ? "containerID" : !h ? "hostID" : "size");
-		if (m->size == 0 || (uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
-		    (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
-			return vs_fail(err, VS_EINVAL_CONFIG, "%s.size: %u is empty or overflows the id range", e,
-				       m->size);
-		*n = i + 1;
-	}
-	return 0;
+	return vs_oci_array(obj, key, where, sizeof(vs_id_map), parse_id_map, (void **)out, n, err);
 }
 
 static int parse_device(struct json_object *o, const char *where, vs_device *d, vs_err *err)

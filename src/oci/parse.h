@@ -64,4 +64,10 @@ void vs_oci_seccomp_clear(vs_seccomp *s);
 /* Rules that span sections (hostname needs a UTS namespace, ...). */
 int vs_oci_validate(const vs_config *cfg, vs_err *err);
 
+/* Allocate and fill an array of `size`-byte elements with `fn`, one per
+ * object in obj[key]; *n counts the elements started, for cleanup. */
+typedef int (*vs_oci_elem_fn)(struct json_object *o, const char *where, void *elem, vs_err *err);
+int vs_oci_array(struct json_object *obj, const char *key, const char *where, size_t size, vs_oci_elem_fn fn,
+		 void **out, size_t *n, vs_err *err);
+
 #endif

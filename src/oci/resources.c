@@ -66,34 +66,6 @@ static int parse_device_rule(struct json_object *o, const char *where, vs_device
 	return 0;
 }
 
-/* Allocate and fill an array of `size`-byte elements with `fn`, one per
- * object in obj[key]; *n counts the elements started, for cleanup. */
-typedef int (*elem_fn)(struct json_object *o, const char *where, void *elem, vs_err *err);
-
-static int parse_array(struct json_object *obj, const char *key, const char *where, size_t size, elem_fn fn,
-		       void **out, size_t *n, vs_err *err)
-{
-	char k[VS_OCI_PATH], e[VS_OCI_PATH];
-	struct json_object *arr;
-	if (vs_json_member(obj, key, where, json_type_array, &arr, err) < 0)
-		return -1;
-	if (!arr)
-		return 0;
-	vs_oci_path(k, where, key);
-	size_t len = json_object_array_length(arr);
-	*out = calloc(len ? len : 1, size);
-	if (!*out)
-		return vs_fail(err, ENOMEM, "%s", k);
-	for (size_t i = 0; i < len; i++) {
-		struct json_object *o;
-		if (vs_oci_elem_obj(arr, i, k, &o, err) < 0)
-			return -1;
-		*n = i + 1;
-		if (fn(o, vs_oci_path_idx(e, k, i), (char *)*out + i * size, err) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 static int dev_rule_fn(struct json_object *o, const char *where, void *elem, vs_err *err)
 {
@@ -197,11 +169,11 @@ static int parse_blkio(struct json_object *b, const char *w, vs_resources *r, vs
 	};
 	if (opt_u64(b, "weight", w, 1000, &r->blkio_weight, err) < 0 ||
 	    opt_u64(b, "leafWeight", w, 1000, &r->blkio_leaf_weight, err) < 0 ||
-	    parse_array(b, "weightDevice", w, sizeof(vs_blkio_weight_dev), weight_dev_fn,
+	    vs_oci_array(b, "weightDevice", w, sizeof(vs_blkio_weight_dev), weight_dev_fn,
 			(void **)&r->blkio_weight_devices, &r->n_blkio_weight_devices, err) < 0)
 		return -1;
 	for (int t = 0; t < VS_THR_KINDS; t++)
-		if (parse_array(b, keys[t], w, sizeof(vs_blkio_throttle), throttle_fn, (void **)&r->blkio_throttle[t],
+		if (vs_oci_array(b, keys[t], w, sizeof(vs_blkio_throttle), throttle_fn, (void **)&r->blkio_throttle[t],
 				&r->n_blkio_throttle[t], err) < 0)
 			return -1;
 	return 0;
@@ -227,7 +199,7 @@ static int parse_network(struct json_object *n, const char *w, vs_resources *r, 
 {
 	if (opt_u64(n, "classID", w, UINT32_MAX, &r->net_class_id, err) < 0)
 		return -1;
-	return parse_array(n, "priorities", w, sizeof(vs_net_prio), net_prio_fn, (void **)&r->net_priorities,
+	return vs_oci_array(n, "priorities", w, sizeof(vs_net_prio), net_prio_fn, (void **)&r->net_priorities,
 			   &r->n_net_priorities, err);
 }
 
@@ -264,12 +236,12 @@ static int parse_rdma(struct json_object *obj, const char *where, vs_resources *
 
 int vs_oci_parse_resources(struct json_object *obj, const char *where, vs_resources *r, vs_err *err)
 {
-	if (parse_array(obj, "devices", where, sizeof(vs_device_rule), dev_rule_fn, (void **)&r->devices,
+	if (vs_oci_array(obj, "devices", where, sizeof(vs_device_rule), dev_rule_fn, (void **)&r->devices,
 			&r->n_devices, err) < 0 ||
 	    section(obj, "memory", where, r, parse_memory, err) < 0 || section(obj, "cpu", where, r, parse_cpu, err) < 0 ||
 	    section(obj, "pids", where, r, parse_pids, err) < 0 || section(obj, "blockIO", where, r, parse_blkio, err) < 0 ||
 	    section(obj, "network", where, r, parse_network, err) < 0 ||
-	    parse_array(obj, "hugepageLimits", where, sizeof(vs_hugepage_limit), hugepage_fn,
+	    vs_oci_array(obj, "hugepageLimits", where, sizeof(vs_hugepage_limit), hugepage_fn,
 			(void **)&r->hugepage_limits, &r->n_hugepage_limits, err) < 0 ||
 	    vs_oci_kv(obj, "unified", where, &r->unified, &r->n_unified, err) < 0 ||
 	    parse_rdma(obj, where, r, err) < 0)

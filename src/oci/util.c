@@ -172,3 +172,30 @@ void vs_oci_strv_clear(char ***v, size_t *n)
 	if (n)
 		*n = 0;
 }
+
+/* Allocate and fill an array of `size`-byte elements with `fn`, one per
+ * object in obj[key]; *n counts the elements started, for cleanup. */
+int vs_oci_array(struct json_object *obj, const char *key, const char *where, size_t size, vs_oci_elem_fn fn,
+		       void **out, size_t *n, vs_err *err)
+{
+	char k[VS_OCI_PATH], e[VS_OCI_PATH];
+	struct json_object *arr;
+	if (vs_json_member(obj, key, where, json_type_array, &arr, err) < 0)
+		return -1;
+	if (!arr)
+		return 0;
+	vs_oci_path(k, where, key);
+	size_t len = json_object_array_length(arr);
+	*out = calloc(len ? len : 1, size);
+	if (!*out)
+		return vs_fail(err, ENOMEM, "%s", k);
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *o;
+		if (vs_oci_elem_obj(arr, i, k, &o, err) < 0)
+			return -1;
+		*n = i + 1;
+		if (fn(o, vs_oci_path_idx(e, k, i), (char *)*out + i * size, err) < 0)
+			return -1;
+	}
+	return 0;
+}
