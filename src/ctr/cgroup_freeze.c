@@ -100,13 +100,24 @@ int vs_cgroup_kill(vs_cgroup *cg, int sig, vs_err *err)
 {
 	bool was_frozen = false, froze = false;
 	vs_err e;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	/* An empty cgroup has nobody to fork: no freeze/thaw round trip (the
+	 * common case when `run` deletes a container whose process has exited). */
+	if (vs_cgroup_pids(cg, &pids, &n, err) < 0)
+		return -1;
+	if (n == 0) {
+		free(pids);
+		return 0;
+	}
+	free(pids);
 	if (vs_cgroup_is_frozen(cg, &was_frozen, &e) == 0 && !was_frozen) {
 		froze = vs_cgroup_freeze(cg, true, &e) == 0;
 		if (!froze) /* still signal; a fork race is better than no signal */
 			vs_warn("kill: %s", e.msg);
 	}
-	pid_t *pids = NULL;
-	size_t n = 0;
+	pids = NULL;
+	n = 0;
 	int rc = vs_cgroup_pids(cg, &pids, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (kill(pids[i], sig) < 0 && errno != ESRCH)

@@ -94,10 +94,8 @@ int vs_container_kill(const char *root, const char *id, int sig, bool all, vs_er
 /* Kill everything left in the container and wait for the init to go. */
 static void kill_all(const vs_state *st, vs_cgroup *cg)
 {
-	if (cg) {
-		vs_cgroup_kill(cg, SIGKILL, NULL);
-		vs_cgroup_freeze(cg, false, NULL); /* a paused container must thaw to die */
-	}
+	if (cg)
+		vs_cgroup_kill(cg, SIGKILL, NULL); /* thaws a paused container so SIGKILL completes */
 	if (vs_pid_alive(st->pid, st->pid_start))
 		kill(st->pid, SIGKILL);
 	for (int i = 0; i < 1000 && vs_pid_alive(st->pid, st->pid_start); i++)
