@@ -239,3 +239,14 @@ int vs_console_proxy(int master, vs_err *err)
 		tcsetattr(0, TCSANOW, &saved);
 	return ret;
 }
+
+int vs_pty_hand_over(const char *console_socket, int master, int *pty_master, vs_err *err)
+{
+	if (!console_socket) {
+		*pty_master = master;
+		return 0;
+	}
+	int rc = vs_console_send(console_socket, master, err);
+	close(master);
+	return rc;
+}

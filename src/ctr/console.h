@@ -20,4 +20,9 @@ int vs_send_fd(const char *socket_path, const char *what, int fd, const char *da
  * up (used by `vessel run -t` without a console socket). */
 int vs_console_proxy(int master, vs_err *err);
 
+/* The runtime's side of process.terminal: send the container's pty master
+ * to console_socket (and close it), or, without a socket, keep it in
+ * *pty_master for the foreground proxy. */
+int vs_pty_hand_over(const char *console_socket, int master, int *pty_master, vs_err *err);
+
 #endif

@@ -108,14 +108,8 @@ static int drive_init(const vs_create_opts *o, const vs_config *cfg, vs_state *s
 				return -1;
 			break;
 		case VS_SYNC_PTY:
-			if (o->console_socket) {
-				int rc = vs_console_send(o->console_socket, fd, err);
-				close(fd);
-				if (rc < 0)
-					return -1;
-			} else {
-				*pty_master = fd;
-			}
+			if (vs_pty_hand_over(o->console_socket, fd, pty_master, err) < 0)
+				return -1;
 			break;
 		case VS_SYNC_READY:
 			return 0;

@@ -40,14 +40,8 @@ static int await_exec(const vs_exec_opts *o, int sock, int *pty_master, vs_err *
 				close(fd);
 			return vs_fail(err, EPROTO, "unexpected sync message %u", msg.type);
 		}
-		if (o->console_socket) {
-			int rc = vs_console_send(o->console_socket, fd, err);
-			close(fd);
-			if (rc < 0)
-				return -1;
-		} else {
-			*pty_master = fd;
-		}
+		if (vs_pty_hand_over(o->console_socket, fd, pty_master, err) < 0)
+			return -1;
 	}
 }
 
