@@ -148,14 +148,10 @@ VS_CMD(exec)
 		{"ignore-paused", 0, OPT_BOOL, &f.ignore_paused},
 		{0},
 	};
-	int i = vs_opts_parse("exec", argc, argv, opts);
+	int i = vs_opts_parse_id("exec", argc, argv, opts);
 	int rc = 2;
 	if (i < 0)
 		goto out;
-	if (i >= argc) {
-		fprintf(stderr, "vessel exec: container id required\n");
-		goto out;
-	}
 	if (!f.process_file && i + 1 >= argc) {
 		fprintf(stderr, "vessel exec: a command or --process is required\n");
 		goto out;

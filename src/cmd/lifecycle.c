@@ -27,15 +27,6 @@ static const char *absolute(const char *path, char *buf, size_t len)
 	return buf;
 }
 
-static int need_id(const char *cmd, int argc, char **argv __attribute__((unused)), int i)
-{
-	if (i >= argc) {
-		fprintf(stderr, "vessel %s: container id required\n", cmd);
-		return -1;
-	}
-	return 0;
-}
-
 /* Shared by create and run. */
 typedef struct {
 	const char *bundle, *pid_file, *console_socket;
@@ -59,8 +50,8 @@ static int parse_create(const char *cmd, int argc, char **argv, create_flags *f,
 		{"no-subreaper", 0, OPT_BOOL, &f->no_subreaper},
 		{0},
 	};
-	int i = vs_opts_parse(cmd, argc, argv, opts);
-	if (i < 0 || need_id(cmd, argc, argv, i) < 0)
+	int i = vs_opts_parse_id(cmd, argc, argv, opts);
+	if (i < 0)
 		return -1;
 	if (f->preserve_fds < 0) {
 		fprintf(stderr, "vessel %s: --preserve-fds must not be negative\n", cmd);
@@ -115,8 +106,8 @@ VS_CMD(create)
 VS_CMD(start)
 {
 	vs_opt opts[] = {{0}};
-	int i = vs_opts_parse("start", argc, argv, opts);
-	if (i < 0 || need_id("start", argc, argv, i) < 0)
+	int i = vs_opts_parse_id("start", argc, argv, opts);
+	if (i < 0)
 		return 2;
 	vs_err err = {0};
 	if (vs_container_start(g->root, argv[i], &err) < 0)
@@ -164,8 +155,8 @@ VS_CMD(run)
 VS_CMD(state)
 {
 	vs_opt opts[] = {{0}};
-	int i = vs_opts_parse("state", argc, argv, opts);
-	if (i < 0 || need_id("state", argc, argv, i) < 0)
+	int i = vs_opts_parse_id("state", argc, argv, opts);
+	if (i < 0)
 		return 2;
 	vs_state st;
 	vs_err err = {0};
@@ -182,8 +173,8 @@ VS_CMD(kill)
 {
 	bool all = false;
 	vs_opt opts[] = {{"all", 'a', OPT_BOOL, &all}, {0}};
-	int i = vs_opts_parse("kill", argc, argv, opts);
-	if (i < 0 || need_id("kill", argc, argv, i) < 0)
+	int i = vs_opts_parse_id("kill", argc, argv, opts);
+	if (i < 0)
 		return 2;
 	int sig = SIGTERM;
 	if (i + 1 < argc && (sig = vs_parse_signal(argv[i + 1])) < 0) {
@@ -200,8 +191,8 @@ VS_CMD(delete)
 {
 	bool force = false;
 	vs_opt opts[] = {{"force", 'f', OPT_BOOL, &force}, {0}};
-	int i = vs_opts_parse("delete", argc, argv, opts);
-	if (i < 0 || need_id("delete", argc, argv, i) < 0)
+	int i = vs_opts_parse_id("delete", argc, argv, opts);
+	if (i < 0)
 		return 2;
 	vs_err err = {0};
 	if (vs_container_delete(g->root, argv[i], force, &err) < 0) {
@@ -216,8 +207,8 @@ VS_CMD(delete)
 static int freeze_cmd(vs_global *g, int argc, char **argv, const char *cmd, bool frozen)
 {
 	vs_opt opts[] = {{0}};
-	int i = vs_opts_parse(cmd, argc, argv, opts);
-	if (i < 0 || need_id(cmd, argc, argv, i) < 0)
+	int i = vs_opts_parse_id(cmd, argc, argv, opts);
+	if (i < 0)
 		return 2;
 	vs_err err = {0};
 	if (vs_container_freeze(g->root, argv[i], frozen, &err) < 0)

@@ -83,3 +83,13 @@ int vs_opts_parse(const char *cmd, int argc, char **argv, const vs_opt *opts)
 	}
 	return i;
 }
+
+int vs_opts_parse_id(const char *cmd, int argc, char **argv, const vs_opt *opts)
+{
+	int i = vs_opts_parse(cmd, argc, argv, opts);
+	if (i >= 0 && i >= argc) {
+		fprintf(stderr, "vessel %s: container id required\n", cmd);
+		return -1;
+	}
+	return i;
+}

@@ -26,4 +26,8 @@ typedef struct vs_strlist {
  * message naming the flag and returns -1. */
 int vs_opts_parse(const char *cmd, int argc, char **argv, const vs_opt *opts);
 
+/* vs_opts_parse, then require a positional container id: returns its index,
+ * or -1 after printing "container id required". */
+int vs_opts_parse_id(const char *cmd, int argc, char **argv, const vs_opt *opts);
+
 #endif

@@ -86,13 +86,9 @@ VS_CMD(ps)
 {
 	const char *format = "table";
 	vs_opt opts[] = {{"format", 'f', OPT_STR, &format}, {0}};
-	int i = vs_opts_parse("ps", argc, argv, opts);
+	int i = vs_opts_parse_id("ps", argc, argv, opts);
 	if (i < 0)
 		return 2;
-	if (i >= argc) {
-		fprintf(stderr, "vessel ps: container id required\n");
-		return 2;
-	}
 	vs_err err = {0};
 	vs_state st;
 	vs_cgroup *cg;
@@ -180,13 +176,9 @@ VS_CMD(update)
 	};
 	for (size_t k = 0; k < nnf; k++)
 		opts[5 + k] = (vs_opt){nf[k].name, 0, OPT_STR, &nf[k].value};
-	int i = vs_opts_parse("update", argc, argv, opts);
+	int i = vs_opts_parse_id("update", argc, argv, opts);
 	if (i < 0)
 		return 2;
-	if (i >= argc) {
-		fprintf(stderr, "vessel update: container id required\n");
-		return 2;
-	}
 	vs_err err = {0};
 	if (l3 || membw)
 		return vs_cmd_fail(&(vs_err){VS_ENOTSUP_HOST, "update: Intel RDT (--l3-cache-schema, --mem-bw-schema)"});
@@ -256,13 +248,9 @@ VS_CMD(events)
 	bool stats = false;
 	const char *interval = "5s";
 	vs_opt opts[] = {{"stats", 0, OPT_BOOL, &stats}, {"interval", 0, OPT_STR, &interval}, {0}};
-	int i = vs_opts_parse("events", argc, argv, opts);
+	int i = vs_opts_parse_id("events", argc, argv, opts);
 	if (i < 0)
 		return 2;
-	if (i >= argc) {
-		fprintf(stderr, "vessel events: container id required\n");
-		return 2;
-	}
 	double secs = strtod(interval, NULL);
 	if (secs <= 0)
 		secs = 5;
