@@ -46,20 +46,10 @@ static int reopen_mounted(const vs_mount_ctx *ctx, const vs_mount *m, int *fd, c
 	return 0;
 }
 
-static int bind_mount(const vs_mount_ctx *ctx, const vs_mount *m, int *fd, char target[32], vs_err *err)
+/* Options of a bind mount beyond MS_BIND/MS_REC need a remount to apply. */
+static unsigned long bind_extra_flags(const vs_mount *m)
 {
-	unsigned long flags = m->flags & ~(PROPAGATION_FLAGS | MS_REMOUNT);
-	if (mount(m->source, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
-		return vs_fail(err, errno, "bind mount %s on %s", m->source, m->destination);
-	if (reopen_mounted(ctx, m, fd, target, err) < 0)
-		return -1;
-	unsigned long extra = flags & ~(MS_BIND | MS_REC);
-	if (extra) {
-		unsigned long keep = locked_flags(target);
-		if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | extra | keep, NULL) < 0)
-			return vs_fail(err, errno, "remount %s with its options", m->destination);
-	}
-	return 0;
+	return m->is_bind ? m->flags & ~(PROPAGATION_FLAGS | MS_REMOUNT | MS_BIND | MS_REC) : 0;
 }
 
 static bool source_is_dir(const char *src)
@@ -80,21 +70,24 @@ int vs_mount_one(const vs_mount_ctx *ctx, const vs_mount *m, vs_err *err)
 	int rc = 0;
 	if (is_cgroup) {
 		rc = vs_mount_cgroup(ctx, m, fd, err);
-		if (rc == 0 && (m->propagation || m->attr_set || m->attr_clr))
-			rc = reopen_mounted(ctx, m, &fd, target, err);
 	} else if (m->is_bind) {
 		if (!m->source)
 			rc = vs_fail(err, EINVAL, "bind mount on %s: no source", m->destination);
-		else
-			rc = bind_mount(ctx, m, &fd, target, err);
+		else if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+			rc = vs_fail(err, errno, "bind mount %s on %s", m->source, m->destination);
 	} else {
 		unsigned long flags = m->flags & ~(PROPAGATION_FLAGS | MS_REC);
 		if (mount(m->source ? m->source : m->type, target, m->type, flags, m->data) < 0)
 			rc = vs_fail(err, errno, "mount %s (%s) on %s%s", m->source ? m->source : "none",
 				     m->type ? m->type : "?", ctx->rootfs, m->destination);
-		else if (m->propagation || m->attr_set || m->attr_clr)
-			rc = reopen_mounted(ctx, m, &fd, target, err);
 	}
+	unsigned long extra = bind_extra_flags(m);
+	/* The steps below act on the new mount, not on the directory under it. */
+	if (rc == 0 && (extra || m->propagation || m->attr_set || m->attr_clr))
+		rc = reopen_mounted(ctx, m, &fd, target, err);
+	if (rc == 0 && extra &&
+	    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | extra | locked_flags(target), NULL) < 0)
+		rc = vs_fail(err, errno, "remount %s with its options", m->destination);
 	if (rc == 0 && m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		rc = vs_fail(err, errno, "set propagation of %s", m->destination);
 	if (rc == 0 && (m->attr_set || m->attr_clr)) {
