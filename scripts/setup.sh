@@ -10,7 +10,7 @@ PKGS=(
   busybox-static e2fsprogs iproute2 cpio uidmap kmod
   runc podman containerd
   qemu-system-x86 linux-image-amd64
-  python3 time
+  python3 time curl
 )
 
 missing=()

@@ -4,30 +4,28 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
+/* Read fd to EOF into a NUL-terminated buffer; past max bytes (0: no cap)
+ * it stops and fails, so even an endless source costs at most ~2*max. */
+static int read_all(int fd, const char *name, size_t max, char **out, size_t *len, vs_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vs_fail(err, errno, "open %s", path);
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return vs_fail(err, ENOMEM, "read %s", path);
-	}
+	if (!buf)
+		return vs_fail(err, ENOMEM, "read %s", name);
 	for (;;) {
 		if (n + 1 >= cap) {
 			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
-				close(fd);
-				return vs_fail(err, ENOMEM, "read %s", path);
+				return vs_fail(err, ENOMEM, "read %s", name);
 			}
 			buf = nb;
 			cap *= 2;
@@ -38,18 +36,80 @@ int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
 		if (r < 0) {
 			int e = errno;
 			free(buf);
-			close(fd);
-			return vs_fail(err, e, "read %s", path);
+			return vs_fail(err, e, "read %s", name);
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (max && n > max) {
+			free(buf);
+			return vs_fail(err, EFBIG, "read %s: larger than %zu bytes", name, max);
+		}
 	}
-	close(fd);
 	buf[n] = 0;
 	*out = buf;
 	if (len)
 		*len = n;
+	return 0;
+}
+
+int vs_read_file(const char *path, char **out, size_t *len, vs_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, errno, "open %s", path);
+	int rc = read_all(fd, path, 0, out, len, err);
+	close(fd);
+	return rc;
+}
+
+int vs_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, vs_err *err)
+{
+	return read_all(fd, name, max, out, len, err);
+}
+
+static int not_regular(const char *path, mode_t m, vs_err *err)
+{
+	const char *kind = S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+			   : S_ISDIR(m) ? "a directory" : S_ISSOCK(m) ? "a socket" : "not a file";
+	return vs_fail(err, VS_EINVAL_CONFIG, "read %s: not a regular file (%s)", path, kind);
+}
+
+int vs_read_regular(const char *path, size_t max, char **out, size_t *len, vs_err *err)
+{
+	struct stat st;
+	/* stat before open: opening a FIFO or a device can block or act. */
+	if (stat(path, &st) < 0)
+		return vs_fail(err, errno, "open %s", path);
+	if (!S_ISREG(st.st_mode))
+		return not_regular(path, st.st_mode, err);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, errno, "open %s", path);
+	/* Again on what was opened: the name may have been swapped meanwhile. */
+	int rc;
+	if (fstat(fd, &st) < 0)
+		rc = vs_fail(err, errno, "stat %s", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = not_regular(path, st.st_mode, err);
+	else if ((uint64_t)st.st_size > max)
+		rc = vs_fail(err, EFBIG, "read %s: larger than %zu bytes", path, max);
+	else
+		rc = read_all(fd, path, max, out, len, err);
+	close(fd);
+	return rc;
+}
+
+int vs_path_fmt(char *buf, size_t len, vs_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return vs_fail(err, errno, "format path %s", fmt);
+	if ((size_t)n >= len)
+		return vs_fail(err, ENAMETOOLONG, "%.128s...: path of %d bytes, the limit is %zu", buf, n, len - 1);
 	return 0;
 }
 

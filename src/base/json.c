@@ -30,7 +30,7 @@ int vs_json_parse_file(const char *path, struct json_object **out, vs_err *err)
 {
 	char *buf;
 	size_t len;
-	if (vs_read_file(path, &buf, &len, err) < 0)
+	if (vs_read_regular(path, VS_CONFIG_MAX, &buf, &len, err) < 0)
 		return -1;
 	int rc = vs_json_parse_buf(buf, len, path, out, err);
 	free(buf);

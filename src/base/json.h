@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 
+/* A regular file of at most VS_CONFIG_MAX bytes (see vs_read_regular). */
 int vs_json_parse_file(const char *path, struct json_object **out, vs_err *err);
 int vs_json_parse_buf(const char *buf, size_t len, const char *what, struct json_object **out, vs_err *err);
 

@@ -26,6 +26,14 @@ int vs_log_open(const char *path, bool json, bool debug)
 
 int vs_log_fd(void) { return log_fd; }
 
+void vs_log_drop_file(void)
+{
+	if (log_fd > 2)
+		close(log_fd);
+	if (log_fd != 2)
+		log_fd = -1;
+}
+
 static const char *level_name(vs_log_level lvl)
 {
 	static const char *names[] = {"debug", "info", "warning", "error"};
@@ -82,7 +90,7 @@ void vs_log(vs_log_level lvl, const char *fmt, ...)
 	}
 	if (len > (int)sizeof(line))
 		len = sizeof(line);
-	if (write(log_fd, line, (size_t)len) < 0) {
+	if (log_fd >= 0 && write(log_fd, line, (size_t)len) < 0) {
 		/* nowhere left to report a failing log */
 	}
 }

@@ -12,6 +12,9 @@ int vs_log_open(const char *path, bool json, bool debug);
 void vs_log(vs_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The fd logs go to (for passing to hooks or children); -1 if none. */
 int vs_log_fd(void);
+/* In a process about to enter a container: close a log file (a host fd);
+ * later messages are dropped. Logging to stderr stays as it is. */
+void vs_log_drop_file(void);
 
 #define vs_debug(...) vs_log(VS_LOG_DEBUG, __VA_ARGS__)
 #define vs_info(...) vs_log(VS_LOG_INFO, __VA_ARGS__)

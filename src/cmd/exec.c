@@ -10,10 +10,7 @@
 #include "cmd/commands.h"
 #include "cmd/foreground.h"
 #include "cmd/opts.h"
-#include "ctr/cloned_binary.h"
 #include "ctr/container.h"
-
-extern char **vs_main_argv;
 
 typedef struct {
 	const char *process_file, *cwd, *user, *console_socket, *pid_file, *apparmor, *label, *cgroup;
@@ -44,19 +41,27 @@ static char **merge_env(char **base, const vs_strlist *extra)
 	return env;
 }
 
+/* A uid or gid as the config parser takes it: 0..2147483647 (the top half
+ * holds (uid_t)-1, "unchanged" to setresuid). */
+static int parse_id(const char *s, char **end, uint32_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, end, 10);
+	if (errno || v > INT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static int parse_user(const char *s, vs_process *p)
 {
 	char *end;
-	unsigned long uid = strtoul(s, &end, 10);
-	if (end == s || (*end && *end != ':'))
+	if (parse_id(s, &end, &p->uid) < 0 || (*end && *end != ':'))
 		return -1;
-	p->uid = (uint32_t)uid;
-	if (*end == ':') {
-		unsigned long gid = strtoul(end + 1, &end, 10);
-		if (*end)
-			return -1;
-		p->gid = (uint32_t)gid;
-	}
+	if (*end == ':' && (parse_id(end + 1, &end, &p->gid) < 0 || *end))
+		return -1;
 	return 0;
 }
 
@@ -67,7 +72,7 @@ static int build_process(const exec_flags *f, const vs_config *cfg, char **args,
 	if (f->process_file) {
 		char *buf;
 		size_t len;
-		if (vs_read_file(f->process_file, &buf, &len, err) < 0)
+		if (vs_read_regular(f->process_file, VS_CONFIG_MAX, &buf, &len, err) < 0)
 			return -1;
 		int rc = vs_process_parse(buf, len, p, err);
 		free(buf);
@@ -87,11 +92,17 @@ static int build_process(const exec_flags *f, const vs_config *cfg, char **args,
 	p->uid = base->uid;
 	p->gid = base->gid;
 	if (f->user && parse_user(f->user, p) < 0)
-		return vs_fail(err, EINVAL, "--user %s: expected UID[:GID]", f->user);
+		return vs_fail(err, EINVAL, "--user %s: expected UID[:GID], each 0..2147483647", f->user);
 	if (f->gids.n) {
 		p->additional_gids = calloc((size_t)f->gids.n, sizeof(uint32_t));
-		for (int i = 0; i < f->gids.n; i++)
-			p->additional_gids[i] = (uint32_t)strtoul(f->gids.items[i], NULL, 10);
+		if (!p->additional_gids)
+			return vs_fail(err, ENOMEM, "--additional-gids");
+		for (int i = 0; i < f->gids.n; i++) {
+			char *end;
+			if (parse_id(f->gids.items[i], &end, &p->additional_gids[i]) < 0 || *end)
+				return vs_fail(err, EINVAL, "--additional-gids %s: expected a gid 0..2147483647",
+					       f->gids.items[i]);
+		}
 		p->n_additional_gids = (size_t)f->gids.n;
 	} else if (!f->user && base->n_additional_gids) {
 		p->additional_gids = calloc(base->n_additional_gids, sizeof(uint32_t));
@@ -124,10 +135,7 @@ static int build_process(const exec_flags *f, const vs_config *cfg, char **args,
 
 VS_CMD(exec)
 {
-	extern char **environ;
 	vs_err err = {0};
-	if (vs_ensure_cloned_binary(vs_main_argv, environ, &err) < 0)
-		return vs_cmd_fail(&err);
 	exec_flags f = {0};
 	vs_opt opts[] = {
 		{"process", 'p', OPT_STR, &f.process_file},
@@ -157,17 +165,26 @@ VS_CMD(exec)
 		goto out;
 	}
 	char pid_buf[PATH_MAX], sock_buf[PATH_MAX], cwd[PATH_MAX];
+	rc = 1;
 	if (getcwd(cwd, sizeof(cwd))) {
-		if (f.pid_file && f.pid_file[0] != '/')
-			snprintf(pid_buf, sizeof(pid_buf), "%s/%s", cwd, f.pid_file), f.pid_file = pid_buf;
-		if (f.console_socket && f.console_socket[0] != '/')
-			snprintf(sock_buf, sizeof(sock_buf), "%s/%s", cwd, f.console_socket),
-				f.console_socket = sock_buf;
+		if (f.pid_file && f.pid_file[0] != '/') {
+			if (vs_path_fmt(pid_buf, sizeof(pid_buf), &err, "%s/%s", cwd, f.pid_file) < 0) {
+				vs_cmd_fail(&err);
+				goto out;
+			}
+			f.pid_file = pid_buf;
+		}
+		if (f.console_socket && f.console_socket[0] != '/') {
+			if (vs_path_fmt(sock_buf, sizeof(sock_buf), &err, "%s/%s", cwd, f.console_socket) < 0) {
+				vs_cmd_fail(&err);
+				goto out;
+			}
+			f.console_socket = sock_buf;
+		}
 	}
 	vs_state st;
 	vs_config *cfg = NULL;
 	vs_process proc = {0};
-	rc = 1;
 	if (vs_state_load(g->root, argv[i], &st, &err) < 0) {
 		vs_cmd_fail(&err);
 		goto out;

@@ -81,8 +81,8 @@ int vs_parse_signal(const char *s)
 	};
 	char *end;
 	long n = strtol(s, &end, 10);
-	if (*s && !*end)
-		return n > 0 && n < NSIG ? (int)n : -1;
+	if (*s && !*end) /* 0 is kill(2)'s "does it exist" probe, no signal sent */
+		return n >= 0 && n < NSIG ? (int)n : -1;
 	if (!strncasecmp(s, "SIG", 3))
 		s += 3;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

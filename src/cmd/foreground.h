@@ -11,7 +11,7 @@ void vs_fg_prepare(void);
 /* Wait for pid, forwarding signals; pty_master >= 0 proxies the terminal.
  * Returns the exit status as a shell would (128+N for signal N). */
 int vs_fg_wait(pid_t pid, int pty_master);
-/* Parse "KILL", "SIGKILL", "9" -> 9; -1 if unknown. */
+/* Parse "KILL", "SIGKILL", "9" -> 9, and "0" (existence check) -> 0; -1 if unknown. */
 int vs_parse_signal(const char *s);
 
 #endif

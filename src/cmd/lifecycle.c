@@ -7,24 +7,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "cmd/commands.h"
 #include "cmd/foreground.h"
 #include "cmd/opts.h"
-#include "ctr/cloned_binary.h"
 #include "ctr/container.h"
 
-/* Make path absolute against the cwd, without requiring it to exist. */
-static const char *absolute(const char *path, char *buf, size_t len)
+/* Make *path absolute against the cwd, without requiring it to exist. */
+static int absolute(const char *cmd, const char **path, char *buf, size_t len)
 {
-	if (!path || path[0] == '/')
-		return path;
 	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		return path;
-	snprintf(buf, len, "%s/%s", cwd, path);
-	return buf;
+	if (!*path || (*path)[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return 0;
+	vs_err err;
+	if (vs_path_fmt(buf, len, &err, "%s/%s", cwd, *path) < 0) {
+		fprintf(stderr, "vessel %s: %s: %s\n", cmd, err.msg, strerror(err.code));
+		return -1;
+	}
+	*path = buf;
+	return 0;
 }
 
 /* Shared by create and run. */
@@ -62,26 +65,14 @@ static int parse_create(const char *cmd, int argc, char **argv, create_flags *f,
 		return -1;
 	}
 	f->bundle = f->bundle_buf;
-	f->pid_file = absolute(f->pid_file, f->pid_buf, sizeof(f->pid_buf));
-	f->console_socket = absolute(f->console_socket, f->sock_buf, sizeof(f->sock_buf));
+	if (absolute(cmd, &f->pid_file, f->pid_buf, sizeof(f->pid_buf)) < 0 ||
+	    absolute(cmd, &f->console_socket, f->sock_buf, sizeof(f->sock_buf)) < 0)
+		return -1;
 	return i;
 }
 
-static int protect_binary(char **argv)
-{
-	vs_err err = {0};
-	extern char **environ;
-	if (vs_ensure_cloned_binary(argv, environ, &err) < 0)
-		return vs_cmd_fail(&err);
-	return 0;
-}
-
-extern char **vs_main_argv; /* the full argv, for re-executing from the sealed copy */
-
 VS_CMD(create)
 {
-	if (protect_binary(vs_main_argv))
-		return 1;
 	create_flags f;
 	int i = parse_create("create", argc, argv, &f, false);
 	if (i < 0)
@@ -117,8 +108,6 @@ VS_CMD(start)
 
 VS_CMD(run)
 {
-	if (protect_binary(vs_main_argv))
-		return 1;
 	create_flags f;
 	int i = parse_create("run", argc, argv, &f, true);
 	if (i < 0)

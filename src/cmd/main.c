@@ -8,22 +8,26 @@
 #include "base/log.h"
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "ctr/cloned_binary.h"
 
 #define VESSEL_VERSION "0.1.0"
 
+/* sealed: the command puts processes into a container, so it first
+ * re-executes vessel from a sealed view of its binary (CVE-2019-5736). */
 static const struct {
 	const char *name;
 	int (*fn)(vs_global *, int, char **);
 	const char *help;
+	bool sealed;
 } commands[] = {
-	{"create", cmd_create, "create a container from a bundle"},
+	{"create", cmd_create, "create a container from a bundle", true},
 	{"start", cmd_start, "run the user process of a created container"},
-	{"run", cmd_run, "create and start a container"},
+	{"run", cmd_run, "create and start a container", true},
 	{"state", cmd_state, "print a container's state as JSON"},
 	{"kill", cmd_kill, "send a signal to a container's processes"},
 	{"delete", cmd_delete, "remove a container"},
 	{"list", cmd_list, "list containers"},
-	{"exec", cmd_exec, "run a process inside a running container"},
+	{"exec", cmd_exec, "run a process inside a running container", true},
 	{"ps", cmd_ps, "list the processes of a container"},
 	{"pause", cmd_pause, "freeze a container's processes"},
 	{"resume", cmd_resume, "thaw a paused container"},
@@ -57,11 +61,10 @@ static void usage(FILE *f)
 		   "              --systemd-cgroup --rootless auto|true|false --version\n");
 }
 
-char **vs_main_argv;
+extern char **environ;
 
 int main(int argc, char **argv)
 {
-	vs_main_argv = argv;
 	vs_global g = {.root = "/run/vessel", .log_format = "text", .rootless = "auto"};
 	bool version = false, help = false;
 	const char *criu = NULL;
@@ -98,9 +101,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *name = argv[i];
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(commands[c].name, name))
-			return commands[c].fn(&g, argc - i - 1, argv + i + 1);
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+		if (strcmp(commands[c].name, name))
+			continue;
+		/* Before the command does anything: the first image is thrown away. */
+		vs_err err = {0};
+		if (commands[c].sealed && vs_ensure_cloned_binary(argv, environ, &err) < 0)
+			return vs_cmd_fail(&err);
+		return commands[c].fn(&g, argc - i - 1, argv + i + 1);
+	}
 	fprintf(stderr, "vessel: unknown command '%s'\n", name);
 	usage(stderr);
 	return 2;

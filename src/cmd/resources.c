@@ -185,7 +185,8 @@ VS_CMD(update)
 	if (resources) {
 		char *buf;
 		size_t len;
-		if (vs_read_file(!strcmp(resources, "-") ? "/dev/stdin" : resources, &buf, &len, &err) < 0)
+		if ((!strcmp(resources, "-") ? vs_read_fd(0, "stdin", VS_CONFIG_MAX, &buf, &len, &err)
+					     : vs_read_regular(resources, VS_CONFIG_MAX, &buf, &len, &err)) < 0)
 			return vs_cmd_fail(&err);
 		int rc = vs_resources_parse(buf, len, &r, &err);
 		free(buf);

@@ -8,48 +8,66 @@
 #include "base/error.h"
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "vmm/api/fc.h"
+#include "vmm/api/server.h"
 #include "vmm/vmm.h"
+
+#define VESSEL_VM_VERSION "0.1.0" /* as `vessel --version` */
 
 static const char usage_text[] =
 	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
 	"                     [--memory SIZE] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
-	"                     [--console serial|none]\n"
+	"                     [--console serial|none] [--api-sock PATH]\n"
+	"       vessel vm run --config-file FILE [--api-sock PATH | --no-api]\n"
+	"       vessel vm run --api-sock PATH\n"
 	"\n"
 	"Boots the kernel (bzImage or ELF vmlinux) in a KVM microVM. The serial console\n"
-	"is connected to stdin/stdout; Ctrl-C or SIGTERM stops the VM. SIZE takes K, M\n"
-	"or G (a bare number means MiB; default 256M). The kernel command line always\n"
-	"starts with: console=ttyS0 reboot=k panic=-1 pci=off ... (see docs).\n"
+	"is connected to stdin/stdout; Ctrl-C or SIGTERM stops the VM. SIZE takes K, M,\n"
+	"G or T (a bare number means MiB; default 256M): at least 16M, whole 4K pages,\n"
+	"at most the host's RAM. The kernel command line always starts with:\n"
+	"console=ttyS0 reboot=k panic=-1 pci=off ... (see docs).\n"
 	"\n"
 	"Exit status: 0 the guest powered off or rebooted; 1 the VMM failed (bad\n"
 	"arguments or image, no usable KVM); 3 the guest kernel panicked; 4 the guest\n"
 	"crashed (triple fault); 5 KVM reported an error; 128+N stopped by signal N.\n"
 	"\n"
+	"--api-sock PATH serves Firecracker's HTTP API on a Unix socket (docs/vm-api.md);\n"
+	"without a boot source on the command line, PUT /actions InstanceStart boots.\n"
+	"--config-file FILE boots from Firecracker's JSON configuration (boot-source,\n"
+	"machine-config, drives, network-interfaces); --no-api serves no API.\n"
+	"\n"
 	"Environment: VESSEL_VM_STATS=1 prints start-up CPU time and memory use to\n"
-	"stderr at exit; VESSEL_ALLOW_PVM=1 tries to boot even on a PVM /dev/kvm.\n"
+	"stderr at exit; VESSEL_ALLOW_PVM=1 tries to boot even on a PVM /dev/kvm;\n"
+	"VESSEL_VM_XSAVE=0|1 hides or shows XSAVE/AVX to the guest (default: decided).\n"
 	"Testing: --ring3 FILE runs a flat ring-3 test guest (tests/guests/README.md).\n";
 
-static int parse_size(const char *s, uint64_t *out)
+/* SIZE: a number with an optional K, M, G or T suffix (KiB.. TiB; "MB" and
+ * "MiB" spellings too); a bare number means MiB. Returns a reason on error. */
+static const char *parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
+	if (*s < '0' || *s > '9')
+		return "not a size (a number with an optional K, M, G or T suffix)";
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	unsigned shift = 20;
-	if (*end == 'K' || *end == 'k')
-		shift = 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30, end++;
-	if (*end == 'i' && end[1] == 'B')
+	if (errno == ERANGE)
+		return "too large";
+	static const char suffixes[] = "KMGT";
+	int c = *end & ~0x20; /* upper case */
+	const char *suf = c ? strchr(suffixes, c) : NULL;
+	unsigned shift = suf ? 10 * (unsigned)(suf - suffixes + 1) : 20;
+	if (suf)
+		end++;
+	if (end[0] == 'i' && end[1] == 'B')
 		end += 2;
 	else if (*end == 'B')
 		end++;
-	if (*end || v == 0 || v > (1ULL << (63 - shift)))
-		return -1;
+	if (*end)
+		return "not a size (a number with an optional K, M, G or T suffix)";
+	if (v > (UINT64_MAX >> shift))
+		return "too large";
 	*out = (uint64_t)v << shift;
-	return 0;
+	return NULL;
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -62,6 +80,11 @@ static int parse_mac(const char *s, uint8_t mac[6])
 		mac[i] = (uint8_t)b[i];
 	return 0;
 }
+
+typedef struct vs_vmm_net {
+	const char *tap;
+	uint8_t mac[6];
+} vs_vmm_net;
 
 /* tap=NAME[,mac=MAC]; without a MAC: 52:54:00 + a hash of the tap name. */
 static int parse_net(char *spec, vs_vmm_net *n)
@@ -98,93 +121,192 @@ static void print_stats(const vs_vmm_result *res)
 		(unsigned long long)res->guest_rss_kib, (unsigned long long)vmm_kib, res->status);
 }
 
+static bool env_on(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0");
+}
+
+/* --disk PATH[,ro|,rw] -> drive "diskN". */
+static int parse_disk(char *spec, unsigned idx, vs_vmm_device *d)
+{
+	char *comma = strrchr(spec, ',');
+	memset(d, 0, sizeof(*d));
+	d->kind = VS_VMM_DEV_BLOCK;
+	if (comma && !strcmp(comma, ",ro")) {
+		*comma = 0;
+		d->readonly = true;
+	} else if (comma && !strcmp(comma, ",rw")) {
+		*comma = 0;
+	}
+	if (!*spec || strlen(spec) >= sizeof(d->path))
+		return -1;
+	snprintf(d->id, sizeof(d->id), "disk%u", idx);
+	memcpy(d->path, spec, strlen(spec) + 1);
+	return 0;
+}
+
+typedef struct vm_flags {
+	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console;
+	const char *api_sock, *config_file;
+	long cpus;
+	bool help, no_jail, no_api;
+	vs_strlist disks, nets;
+	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	unsigned n_devs;
+} vm_flags;
+
+/* The machine the flags describe, on the engine's handle. */
+static int configure(vs_vmm *m, const vm_flags *f, uint64_t mem, vs_err *err)
+{
+	if (f->kernel || f->ring3) {
+		if (vs_vmm_set_boot(m, f->kernel ? f->kernel : f->ring3, f->initrd, f->cmdline, f->ring3 != NULL, err) < 0 ||
+		    vs_vmm_set_machine(m, (unsigned)f->cpus, mem, err) < 0)
+			return -1;
+	}
+	for (unsigned d = 0; d < f->n_devs; d++)
+		if (vs_vmm_put_device(m, &f->devs[d], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* --disk and --net into devices; prints why and returns -1 on a bad one. */
+static int parse_devices(vm_flags *f)
+{
+	for (int d = 0; d < f->disks.n; d++) {
+		if (parse_disk((char *)f->disks.items[d], (unsigned)d, &f->devs[f->n_devs]) < 0) {
+			fprintf(stderr, "vessel vm run: --disk needs PATH[,ro]\n");
+			return -1;
+		}
+		f->n_devs++;
+	}
+	for (int n = 0; n < f->nets.n; n++) {
+		vs_vmm_net net;
+		vs_vmm_device *dev = &f->devs[f->n_devs];
+		memset(dev, 0, sizeof(*dev));
+		dev->kind = VS_VMM_DEV_NET;
+		if (parse_net((char *)f->nets.items[n], &net) < 0 || strlen(net.tap) >= sizeof(dev->path)) {
+			fprintf(stderr, "vessel vm run: --net needs tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n");
+			return -1;
+		}
+		snprintf(dev->id, sizeof(dev->id), "net%d", n);
+		memcpy(dev->path, net.tap, strlen(net.tap) + 1);
+		memcpy(dev->mac, net.mac, 6);
+		f->n_devs++;
+	}
+	return 0;
+}
+
 static int vm_run(vs_global *g, int argc, char **argv)
 {
-	const char *memory = "256M", *console = "serial";
-	long cpus = 1;
-	bool help = false, no_jail = false;
-	vs_strlist disks = {0}, nets = {0};
-	vs_vmm_config cfg = {.in_fd = 0, .out_fd = 1};
+	static vm_flags f; /* its device table is large */
+	memset(&f, 0, sizeof(f));
+	f.memory = "256M", f.console = "serial", f.cpus = 1;
 	vs_opt opts[] = {
-		{"kernel", 0, OPT_STR, &cfg.kernel},
-		{"initrd", 0, OPT_STR, &cfg.initrd},
-		{"cmdline", 0, OPT_STR, &cfg.cmdline},
-		{"cpus", 0, OPT_INT, &cpus},
-		{"memory", 0, OPT_STR, &memory},
-		{"disk", 0, OPT_LIST, &disks},
-		{"net", 0, OPT_LIST, &nets},
-		{"console", 0, OPT_STR, &console},
-		{"ring3", 0, OPT_STR, &cfg.ring3},
-		{"no-jail", 0, OPT_BOOL, &no_jail},
-		{"help", 'h', OPT_BOOL, &help},
+		{"kernel", 0, OPT_STR, &f.kernel},
+		{"initrd", 0, OPT_STR, &f.initrd},
+		{"cmdline", 0, OPT_STR, &f.cmdline},
+		{"cpus", 0, OPT_INT, &f.cpus},
+		{"memory", 0, OPT_STR, &f.memory},
+		{"disk", 0, OPT_LIST, &f.disks},
+		{"net", 0, OPT_LIST, &f.nets},
+		{"console", 0, OPT_STR, &f.console},
+		{"ring3", 0, OPT_STR, &f.ring3},
+		{"no-jail", 0, OPT_BOOL, &f.no_jail},
+		{"api-sock", 0, OPT_STR, &f.api_sock},
+		{"config-file", 0, OPT_STR, &f.config_file},
+		{"no-api", 0, OPT_BOOL, &f.no_api},
+		{"help", 'h', OPT_BOOL, &f.help},
 		{0},
 	};
 	int rc = 2;
+	vs_vmm *m = NULL;
+	vs_api_server *api = NULL;
 	int i = vs_opts_parse("vm run", argc, argv, opts);
 	if (i < 0)
 		goto out;
-	if (help) {
+	if (f.help) {
 		fputs(usage_text, stdout);
 		rc = 0;
 		goto out;
 	}
-	if (i < argc || (!cfg.kernel && !cfg.ring3) || (cfg.kernel && cfg.ring3)) {
+	bool boot_flags = f.kernel || f.ring3;
+	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock) || (f.kernel && f.ring3)) {
 		fprintf(stderr, i < argc ? "vessel vm run: unexpected argument '%s'\n"
-					 : "vessel vm run: need --kernel FILE%s\n",
+					 : "vessel vm run: need --kernel FILE%s (or --config-file or --api-sock)\n",
 			i < argc ? argv[i] : "");
 		fputs(usage_text, stderr);
 		goto out;
 	}
-	if (cpus < 1 || cpus > 32) {
-		fprintf(stderr, "vessel vm run: --cpus %ld: must be 1..32\n", cpus);
+	if (f.no_api && f.api_sock) {
+		fprintf(stderr, "vessel vm run: --no-api and --api-sock exclude each other\n");
 		goto out;
 	}
-	cfg.cpus = (unsigned)cpus;
-	if (parse_size(memory, &cfg.mem_size) < 0 || cfg.mem_size < (16u << 20) || cfg.mem_size % 4096) {
-		fprintf(stderr, "vessel vm run: --memory %s: need a size of at least 16M (K/M/G suffix)\n", memory);
+	if (f.config_file && boot_flags) {
+		fprintf(stderr, "vessel vm run: --config-file describes the machine: no --kernel or --ring3 with it\n");
 		goto out;
 	}
-	if (!strcmp(console, "serial"))
-		cfg.console = true;
-	else if (strcmp(console, "none")) {
-		fprintf(stderr, "vessel vm run: --console must be serial or none, not '%s'\n", console);
+	if (f.cpus < 1 || f.cpus > VS_VMM_MAX_CPUS) {
+		fprintf(stderr, "vessel vm run: --cpus %ld: must be 1..%d\n", f.cpus, VS_VMM_MAX_CPUS);
 		goto out;
 	}
-	if (disks.n > VS_VMM_MAX_DISKS || nets.n > VS_VMM_MAX_NETS) {
+	uint64_t mem = 0;
+	const char *bad = parse_size(f.memory, &mem);
+	char what[64];
+	vs_err err = {0};
+	snprintf(what, sizeof(what), "--memory %.40s", f.memory);
+	if (bad) {
+		fprintf(stderr, "vessel vm run: %s: %s\n", what, bad);
+		goto out;
+	}
+	if (vs_vmm_check_memory(mem, what, &err) < 0) {
+		fprintf(stderr, "vessel vm run: %s\n", err.msg);
+		goto out;
+	}
+	bool console = true;
+	if (strcmp(f.console, "serial") == 0)
+		console = true;
+	else if (strcmp(f.console, "none") == 0)
+		console = false;
+	else {
+		fprintf(stderr, "vessel vm run: --console must be serial or none, not '%s'\n", f.console);
+		goto out;
+	}
+	if (f.disks.n > VS_VMM_MAX_DISKS || f.nets.n > VS_VMM_MAX_NETS) {
 		fprintf(stderr, "vessel vm run: at most %d --disk and %d --net\n", VS_VMM_MAX_DISKS, VS_VMM_MAX_NETS);
 		goto out;
 	}
-	for (int d = 0; d < disks.n; d++) {
-		char *spec = (char *)disks.items[d], *comma = strrchr(spec, ',');
-		cfg.disks[d].path = spec;
-		if (comma && !strcmp(comma, ",ro")) {
-			*comma = 0;
-			cfg.disks[d].readonly = true;
-		} else if (comma && !strcmp(comma, ",rw")) {
-			*comma = 0;
-		}
-		if (!*spec) {
-			fprintf(stderr, "vessel vm run: --disk needs PATH[,ro]\n");
-			goto out;
-		}
+	if (parse_devices(&f) < 0)
+		goto out;
+	const char *xs = getenv("VESSEL_VM_XSAVE");
+	vs_vmm_options o = {
+		.console = console,
+		.in_fd = 0,
+		.out_fd = 1,
+		.no_jail = f.no_jail,
+		.allow_pvm = env_on("VESSEL_ALLOW_PVM"),
+		.xsave = xs && *xs ? strcmp(xs, "0") != 0 : -1,
+	};
+	bool stats = g->debug || env_on("VESSEL_VM_STATS");
+	rc = 1;
+	m = vs_vmm_new(&o, &err);
+	if (!m || configure(m, &f, mem, &err) < 0 ||
+	    (f.config_file && vs_fc_config_file(m, f.config_file, &err) < 0)) {
+		rc = vs_cmd_fail(&err);
+		goto out;
 	}
-	cfg.n_disks = (unsigned)disks.n;
-	for (int n = 0; n < nets.n; n++) {
-		if (parse_net((char *)nets.items[n], &cfg.nets[n]) < 0) {
-			fprintf(stderr, "vessel vm run: --net needs tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n");
-			goto out;
-		}
+	vs_fc_info info = {.id = "anonymous-instance", .app_name = "vessel", .version = VESSEL_VM_VERSION};
+	if (f.api_sock && !(api = vs_api_listen(f.api_sock, m, &info, !f.no_jail, &err))) {
+		rc = vs_cmd_fail(&err);
+		goto out;
 	}
-	cfg.n_nets = (unsigned)nets.n;
-	cfg.no_jail = no_jail;
-	const char *pvm = getenv("VESSEL_ALLOW_PVM");
-	cfg.allow_pvm = pvm && *pvm && strcmp(pvm, "0");
-	const char *st = getenv("VESSEL_VM_STATS");
-	bool stats = g->debug || (st && *st && strcmp(st, "0"));
-
-	vs_err err = {0};
+	/* With an API and nothing to boot yet, InstanceStart starts it. */
+	if ((boot_flags || f.config_file) && vs_vmm_start(m, &err) < 0) {
+		rc = vs_cmd_fail(&err);
+		goto out;
+	}
 	vs_vmm_result res;
-	if (vs_vmm_run(&cfg, &res, &err) < 0) {
+	if (vs_vmm_wait(m, &res, &err) < 0) {
 		rc = vs_cmd_fail(&err);
 		goto out;
 	}
@@ -194,8 +316,11 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		print_stats(&res);
 	rc = res.status;
 out:
-	free(disks.items);
-	free(nets.items);
+	/* The jail (on once the VM started) allows no unlink: the socket stays, as Firecracker's does. */
+	vs_api_close(api, m && !vs_vmm_jailed(m));
+	vs_vmm_destroy(m);
+	free(f.disks.items);
+	free(f.nets.items);
 	return rc;
 }
 

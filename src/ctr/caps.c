@@ -93,6 +93,14 @@ static bool setgroups_denied(void)
 
 int vs_caps_switch_user(const vs_process *p, vs_err *err)
 {
+	/* (uid_t)-1 is "leave unchanged" to setres[ug]id: the process would stay
+	 * root. The parsers refuse such ids; this is the last line. */
+	if (p->uid > INT32_MAX || p->gid > INT32_MAX)
+		return vs_fail(err, EINVAL, "switch to uid %u gid %u: ids above %d are refused", p->uid, p->gid, INT32_MAX);
+	for (size_t i = 0; i < p->n_additional_gids; i++)
+		if (p->additional_gids[i] > INT32_MAX)
+			return vs_fail(err, EINVAL, "additional gid %u: ids above %d are refused", p->additional_gids[i],
+				       INT32_MAX);
 	if (!setgroups_denied()) {
 		/* Always called, also with no additional gids: clears the runtime's own groups. */
 		if (setgroups(p->n_additional_gids, (const gid_t *)p->additional_gids) < 0)
@@ -165,17 +173,18 @@ static int set_ambient(uint64_t amb, vs_err *err)
 	return 0;
 }
 
-int vs_caps_apply(const vs_process *p, vs_err *err)
+int vs_caps_apply(const vs_process *p, uint64_t held_until_exec, vs_err *err)
 {
+	uint64_t held = held_until_exec & known_caps();
 	if (p->has_caps) {
-		if (capset_sets(requested(p, VS_CAP_EFFECTIVE), requested(p, VS_CAP_PERMITTED),
+		if (capset_sets(requested(p, VS_CAP_EFFECTIVE) | held, requested(p, VS_CAP_PERMITTED) | held,
 				requested(p, VS_CAP_INHERITABLE), err) < 0 ||
 		    set_ambient(requested(p, VS_CAP_AMBIENT), err) < 0)
 			return -1;
 	} else if (p->uid != 0) {
 		/* KEEPCAPS kept the permitted set across setresuid; a non-root
 		 * process without process.capabilities gets none. */
-		if (capset_sets(0, 0, 0, err) < 0 || set_ambient(0, err) < 0)
+		if (capset_sets(held, held, 0, err) < 0 || set_ambient(0, err) < 0)
 			return -1;
 	}
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)

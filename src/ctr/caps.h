@@ -12,7 +12,11 @@ int vs_caps_prepare(const vs_process *p, vs_err *err);
 int vs_caps_switch_user(const vs_process *p, vs_err *err);
 /* Step 3 (after the uid switch): capset effective/permitted/inheritable,
  * then raise ambient caps. Without process.capabilities, keeps the full set
- * for uid 0 (runc behaviour) and none for others. */
-int vs_caps_apply(const vs_process *p, vs_err *err);
+ * for uid 0 (runc behaviour) and none for others. `held_until_exec` caps
+ * stay in the effective and permitted sets on top of those, for the caller's
+ * last steps (CAP_SYS_ADMIN to load seccomp without no_new_privs): execve
+ * computes the new permitted set from the inheritable, bounding and ambient
+ * sets and the file's caps only, so what is held here does not outlive it. */
+int vs_caps_apply(const vs_process *p, uint64_t held_until_exec, vs_err *err);
 
 #endif

@@ -17,7 +17,7 @@
 
 #define MOUNTINFO "/proc/self/mountinfo"
 
-static int mode_of(const vs_cg_hier *h, size_t n, vs_cgroup_mode *mode, vs_err *err)
+static int mode_of(const vs_cg_hier *h, size_t n, const char *mountinfo, vs_cgroup_mode *mode, vs_err *err)
 {
 	bool v1 = false, v2 = false;
 	for (size_t i = 0; i < n; i++) {
@@ -25,20 +25,25 @@ static int mode_of(const vs_cg_hier *h, size_t n, vs_cgroup_mode *mode, vs_err *
 		v1 |= !h[i].v2 && h[i].ctrls != 0; /* a name=systemd-only v1 tree is not "v1 mode" */
 	}
 	if (!v1 && !v2)
-		return vs_fail(err, VS_ENOTSUP_HOST, "find cgroup controllers in %s", MOUNTINFO);
+		return vs_fail(err, VS_ENOTSUP_HOST, "find cgroup controllers in %s", mountinfo);
 	*mode = v1 && v2 ? VS_CG_HYBRID : v1 ? VS_CG_V1 : VS_CG_V2;
 	return 0;
 }
 
-int vs_cgroup_mode_detect(vs_cgroup_mode *mode, vs_err *err)
+int vs_cgroup_mode_detect_at(const char *mountinfo, vs_cgroup_mode *mode, vs_err *err)
 {
 	vs_cg_hier *h;
 	size_t n;
-	if (vs_cg_mounts_read(MOUNTINFO, &h, &n, err) < 0)
+	if (vs_cg_mounts_read(mountinfo, &h, &n, err) < 0)
 		return -1;
-	int rc = mode_of(h, n, mode, err);
+	int rc = mode_of(h, n, mountinfo, mode, err);
 	vs_cg_hiers_free(h, n);
 	return rc;
+}
+
+int vs_cgroup_mode_detect(vs_cgroup_mode *mode, vs_err *err)
+{
+	return vs_cgroup_mode_detect_at(MOUNTINFO, mode, err);
 }
 
 /* Collapse "//", drop a trailing "/", refuse "." and ".." (they would
@@ -108,7 +113,8 @@ int vs_cgroup_open(const char *cgroups_path, const char *id, bool systemd, vs_cg
 	if (!cg)
 		return vs_fail(err, ENOMEM, "open cgroup");
 	if (resolve(cgroups_path, id, systemd, &cg->path, err) < 0 ||
-	    vs_cg_mounts_read(MOUNTINFO, &cg->h, &cg->n, err) < 0 || mode_of(cg->h, cg->n, &cg->mode, err) < 0)
+	    vs_cg_mounts_read(MOUNTINFO, &cg->h, &cg->n, err) < 0 ||
+	    mode_of(cg->h, cg->n, MOUNTINFO, &cg->mode, err) < 0)
 		goto fail;
 	for (size_t i = 0; i < cg->n; i++) {
 		vs_cg_hier *h = &cg->h[i];
@@ -121,6 +127,13 @@ int vs_cgroup_open(const char *cgroups_path, const char *id, bool systemd, vs_cg
 		if (asprintf(&h->dir, "%s%s", strcmp(h->mnt, "/") ? h->mnt : "", p) < 0) {
 			h->dir = NULL;
 			vs_fail(err, ENOMEM, "open cgroup %s", cg->path);
+			goto fail;
+		}
+		/* Control files are reached as dir/file: a directory that leaves
+		 * no room for them is refused here, never truncated later. */
+		if (strlen(h->dir) > VS_CG_DIR_MAX) {
+			vs_fail(err, ENAMETOOLONG, "linux.cgroupsPath: cgroup directory %.64s... is %zu bytes, more than %d",
+				h->dir, strlen(h->dir), VS_CG_DIR_MAX);
 			goto fail;
 		}
 	}
@@ -174,7 +187,8 @@ static void delegate(const char *dir)
 	if (vs_cg_read(dir, "cgroup.controllers", &avail, NULL) == 0 &&
 	    vs_cg_read(dir, "cgroup.subtree_control", &on, NULL) == 0) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+		if (vs_path_fmt(path, sizeof(path), NULL, "%s/cgroup.subtree_control", dir) < 0)
+			goto out;
 		for (char *save = NULL, *c = strtok_r(avail, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
 			char plus[64];
 			snprintf(plus, sizeof(plus), "+%s", c);
@@ -183,6 +197,7 @@ static void delegate(const char *dir)
 				vs_debug("cgroup: %s: %s", e.msg, strerror(e.code));
 		}
 	}
+out:
 	free(avail);
 	free(on);
 }
@@ -192,7 +207,8 @@ static void delegate(const char *dir)
 static int cpuset_inherit(const char *dir, vs_err *err)
 {
 	char parent[PATH_MAX];
-	snprintf(parent, sizeof(parent), "%s", dir);
+	if (vs_path_fmt(parent, sizeof(parent), err, "%s", dir) < 0)
+		return -1;
 	*strrchr(parent, '/') = 0;
 	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	for (int i = 0; i < 2; i++) {
@@ -207,8 +223,9 @@ static int cpuset_inherit(const char *dir, vs_err *err)
 			return -1;
 		up[strcspn(up, "\n")] = 0;
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		int rc = vs_write_str(path, up, err);
+		int rc = vs_path_fmt(path, sizeof(path), err, "%s/%s", dir, files[i]);
+		if (rc == 0)
+			rc = vs_write_str(path, up, err);
 		free(up);
 		if (rc < 0)
 			return -1;
@@ -219,7 +236,8 @@ static int cpuset_inherit(const char *dir, vs_err *err)
 static int make_dir(vs_cg_hier *h, vs_err *err)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s", h->dir);
+	if (vs_path_fmt(path, sizeof(path), err, "%s", h->dir) < 0)
+		return -1;
 	/* Walk the components below the mount point: "/vessel", "/vessel/x". */
 	for (char *p = path + (strcmp(h->mnt, "/") ? strlen(h->mnt) : 0); p && *p == '/';) {
 		char *next = strchr(p + 1, '/');
@@ -257,8 +275,7 @@ static int remove_tree(const char *dir)
 		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		char sub[PATH_MAX];
-		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		if (remove_tree(sub) < 0)
+		if (vs_path_fmt(sub, sizeof(sub), NULL, "%s/%s", dir, de->d_name) < 0 || remove_tree(sub) < 0)
 			rc = -1;
 	}
 	closedir(d);
@@ -280,7 +297,8 @@ static void unmake_dir(vs_cg_hier *h)
 	if (!h->made_from)
 		return;
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s", h->dir);
+	if (vs_path_fmt(path, sizeof(path), NULL, "%s", h->dir) < 0)
+		return;
 	size_t stop = strlen(h->made_from);
 	while (strlen(path) >= stop) {
 		if (remove_tree(path) < 0)
@@ -309,8 +327,8 @@ int vs_cgroup_enter(vs_cgroup *cg, pid_t pid, vs_err *err)
 	snprintf(s, sizeof(s), "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->h[i].dir);
-		if (vs_write_str(path, s, err) < 0)
+		if (vs_path_fmt(path, sizeof(path), err, "%s/cgroup.procs", cg->h[i].dir) < 0 ||
+		    vs_write_str(path, s, err) < 0)
 			return vs_fail(err, err->code, "move pid %d into cgroup %s", (int)pid, cg->h[i].dir);
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #define VS_CTR_CGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,8 +17,13 @@ typedef enum { VS_CG_V1, VS_CG_V2, VS_CG_HYBRID } vs_cgroup_mode;
 
 typedef struct vs_cgroup vs_cgroup;
 
-/* Detect the host's cgroup mode (reads /proc/self/mountinfo once). */
+/* Detect the host's cgroup mode (reads /proc/self/mountinfo once). The one
+ * detector for the container engine and `vessel check`; _at reads the given
+ * mountinfo file (a fixture in tests). v1 controllers and cgroup2 -> hybrid;
+ * a v1 tree with no controller (name=systemd only) does not count as v1.
+ * No cgroup mounted: VS_ENOTSUP_HOST. */
 int vs_cgroup_mode_detect(vs_cgroup_mode *mode, vs_err *err);
+int vs_cgroup_mode_detect_at(const char *mountinfo, vs_cgroup_mode *mode, vs_err *err);
 
 /* Resolve the container's cgroup. cgroups_path: absolute ("/vessel/x") or
  * relative (under the runtime's own cgroup, as runc does), or NULL (default
@@ -52,6 +58,10 @@ int vs_cgroup_enter(vs_cgroup *cg, pid_t pid, vs_err *err);
 /* Fork a child that starts in the cgroup's v2 hierarchy where the kernel
  * allows it (*born_in_v2); returns the pid, 0 in the child, -1 on error. */
 pid_t vs_cgroup_fork(vs_cgroup *cg, bool *born_in_v2, vs_err *err);
+/* clone3 with ns_flags (CLONE_NEW*), into the v2 cgroup when there is one.
+ * Fails with code ENOSYS where clone3 cannot do that, so the caller can take
+ * the fork + unshare way. */
+pid_t vs_cgroup_clone(vs_cgroup *cg, uint64_t ns_flags, bool *born_in_v2, vs_err *err);
 /* Called by a single-threaded child: move itself into every hierarchy
  * (skipping v2 if it was born there). Cheaper than vs_cgroup_enter. */
 int vs_cgroup_enter_self(vs_cgroup *cg, bool skip_v2, vs_err *err);
@@ -73,6 +83,9 @@ typedef struct vs_cgroup_stats {
 	unsigned long long pids_current, pids_limit;
 } vs_cgroup_stats;
 int vs_cgroup_stats_read(vs_cgroup *cg, vs_cgroup_stats *st, vs_err *err);
+/* How many tasks the OOM killer has killed in the cgroup (v2 memory.events,
+ * v1 memory.oom_control "oom_kill"); 0 without a memory controller. */
+int vs_cgroup_oom_kills(vs_cgroup *cg, uint64_t *n, vs_err *err);
 void vs_cgroup_free(vs_cgroup *cg);
 
 #endif

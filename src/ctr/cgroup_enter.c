@@ -24,30 +24,47 @@
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
+static vs_cg_hier *v2_hier(vs_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->h[i].v2)
+			return &cg->h[i];
+	return NULL;
+}
+
+/* clone3 fails this way where it, or CLONE_INTO_CGROUP, is not supported. */
+static bool clone3_unsupported(int e)
+{
+	return e == ENOSYS || e == EINVAL || e == E2BIG || e == EOPNOTSUPP;
+}
+
+pid_t vs_cgroup_clone(vs_cgroup *cg, uint64_t ns_flags, bool *born_in_v2, vs_err *err)
+{
+	*born_in_v2 = false;
+	vs_cg_hier *v2 = v2_hier(cg);
+	int fd = v2 ? open(v2->dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	struct clone_args args = {.flags = ns_flags | (fd >= 0 ? CLONE_INTO_CGROUP : 0),
+				  .exit_signal = SIGCHLD,
+				  .cgroup = fd >= 0 ? (uint64_t)fd : 0};
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	int e = errno;
+	if (fd >= 0)
+		close(fd); /* the child too: it must not carry a host directory inside */
+	if (pid >= 0) {
+		*born_in_v2 = fd >= 0;
+		return (pid_t)pid;
+	}
+	return vs_fail(err, clone3_unsupported(e) ? ENOSYS : e, "clone into cgroup %s",
+		       v2 ? v2->dir : vs_cgroup_path(cg));
+}
+
 pid_t vs_cgroup_fork(vs_cgroup *cg, bool *born_in_v2, vs_err *err)
 {
 	*born_in_v2 = false;
-	vs_cg_hier *v2 = NULL;
-	for (size_t i = 0; i < cg->n; i++)
-		if (cg->h[i].v2)
-			v2 = &cg->h[i];
-	if (v2) {
-		int fd = open(v2->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			struct clone_args args = {.flags = CLONE_INTO_CGROUP,
-						  .exit_signal = SIGCHLD,
-						  .cgroup = (uint64_t)fd};
-			long pid = syscall(SYS_clone3, &args, sizeof(args));
-			int e = errno;
-			if (pid != 0)
-				close(fd);
-			if (pid >= 0) {
-				*born_in_v2 = true;
-				return (pid_t)pid;
-			}
-			if (e != ENOSYS && e != EINVAL && e != E2BIG && e != EOPNOTSUPP)
-				return vs_fail(err, e, "fork into cgroup %s", v2->dir);
-		}
+	if (v2_hier(cg)) {
+		pid_t pid = vs_cgroup_clone(cg, 0, born_in_v2, err);
+		if (pid >= 0 || err->code != ENOSYS)
+			return pid;
 	}
 	pid_t pid = fork();
 	if (pid < 0)

@@ -1,6 +1,7 @@
 /* Pause/resume through the freezer (v1 freezer.state, v2 cgroup.freeze),
- * and signalling every process of a container while it is frozen, so a
- * process that forks in a loop cannot stay ahead of the signals. */
+ * and signalling every process of a container: while it is frozen, so a
+ * process that forks in a loop cannot stay ahead of the signals, except
+ * for SIGKILL, which repeats passes instead and so never leaves it frozen. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -96,8 +97,82 @@ int vs_cgroup_is_frozen(vs_cgroup *cg, bool *frozen, vs_err *err)
 	return 0;
 }
 
+/* A freeze asked for and not undone: v1 FROZEN or FREEZING (half done by
+ * a runtime that was killed), v2 cgroup.freeze=1. */
+static bool freeze_requested(vs_cg_hier *h)
+{
+	if (h->v2) {
+		uint64_t v;
+		return vs_cg_read_u64(h->dir, "cgroup.freeze", &v, NULL) == 0 && v != 0;
+	}
+	char *s;
+	if (vs_cg_read(h->dir, "freezer.state", &s, NULL) < 0)
+		return false;
+	bool requested = strncmp(s, "THAWED", 6) != 0;
+	free(s);
+	return requested;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+#define KILL_PASSES 200
+
+/* SIGKILL needs no freeze: a task with SIGKILL pending can no longer fork,
+ * so passes over cgroup.procs until one finds no pid the last did not
+ * already signal reach every child forked in between. Never freezing means
+ * a runtime killed half-way through `delete -f` or `kill --all KILL` cannot
+ * leave the container frozen. One that is frozen (paused, or left so by a
+ * killed runtime) is thawed after the first pass: frozen v1 tasks cannot
+ * die, and thawed they die before running another instruction. */
+static int kill_unfrozen(vs_cgroup *cg, vs_err *err)
+{
+	vs_cg_hier *fh = vs_cg_find(cg, VS_CGC_FREEZER);
+	if (!fh)
+		fh = vs_cg_unified(cg);
+	bool thaw = fh && freeze_requested(fh);
+	pid_t *seen = NULL;
+	size_t n_seen = 0;
+	int rc = 0;
+	vs_err e;
+	for (int pass = 0; pass < KILL_PASSES && rc == 0; pass++) {
+		pid_t *pids = NULL;
+		size_t n = 0, fresh = 0;
+		if (vs_cgroup_pids(cg, &pids, &n, err) < 0) {
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!n_seen || !bsearch(&pids[i], seen, n_seen, sizeof(pid_t), cmp_pid))
+				fresh++;
+			if (kill(pids[i], SIGKILL) < 0 && errno != ESRCH)
+				rc = vs_fail(err, errno, "send signal %d to pid %d of cgroup %s", SIGKILL, (int)pids[i],
+					     cg->path);
+		}
+		free(seen);
+		if (n)
+			qsort(pids, n, sizeof(pid_t), cmp_pid);
+		seen = pids;
+		n_seen = n;
+		if (thaw) {
+			thaw = false;
+			if (vs_cgroup_freeze(cg, false, rc == 0 ? err : &e) < 0 && rc == 0)
+				rc = -1;
+		}
+		if (fresh == 0)
+			break;
+	}
+	free(seen);
+	return rc;
+}
+
 int vs_cgroup_kill(vs_cgroup *cg, int sig, vs_err *err)
 {
+	if (sig == SIGKILL)
+		return kill_unfrozen(cg, err);
 	bool was_frozen = false, froze = false;
 	vs_err e;
 	pid_t *pids = NULL;
@@ -111,7 +186,8 @@ int vs_cgroup_kill(vs_cgroup *cg, int sig, vs_err *err)
 		return 0;
 	}
 	free(pids);
-	if (vs_cgroup_is_frozen(cg, &was_frozen, &e) == 0 && !was_frozen) {
+	/* Signal 0 only asks whether the processes exist: nothing to hold still. */
+	if (sig != 0 && vs_cgroup_is_frozen(cg, &was_frozen, &e) == 0 && !was_frozen) {
 		froze = vs_cgroup_freeze(cg, true, &e) == 0;
 		if (!froze) /* still signal; a fork race is better than no signal */
 			vs_warn("kill: %s", e.msg);
@@ -124,9 +200,8 @@ int vs_cgroup_kill(vs_cgroup *cg, int sig, vs_err *err)
 			rc = vs_fail(err, errno, "send signal %d to pid %d of cgroup %s", sig, (int)pids[i], cg->path);
 	}
 	free(pids);
-	/* Resume what we froze. A paused container stays paused, except that
-	 * SIGKILL must be able to complete (v1 frozen tasks cannot die). */
-	if (froze || (was_frozen && sig == SIGKILL)) {
+	/* Resume what we froze; a paused container stays paused. */
+	if (froze) {
 		if (vs_cgroup_freeze(cg, false, rc == 0 ? err : &e) < 0 && rc == 0)
 			rc = -1;
 	}

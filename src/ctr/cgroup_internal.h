@@ -4,6 +4,7 @@
 #ifndef VS_CTR_CGROUP_INTERNAL_H
 #define VS_CTR_CGROUP_INTERNAL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,10 @@ typedef struct vs_cg_hier {
 	char *dir;       /* the container's cgroup in this hierarchy */
 	char *made_from; /* outermost directory vs_cgroup_create made, or NULL */
 } vs_cg_hier;
+
+/* Longest container directory in a hierarchy: PATH_MAX less room for the
+ * longest control file name ("hugetlb.1GB.rsvd.limit_in_bytes" and the like). */
+#define VS_CG_DIR_MAX (PATH_MAX - 64)
 
 struct vs_cgroup {
 	vs_cgroup_mode mode;

@@ -16,13 +16,13 @@
 int vs_cg_set(const char *dir, const char *file, const char *value, vs_err *err, const char *field_fmt, ...)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	/* One write() call: the kernel parses each write as a whole value. */
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int e = 0;
-	if (fd < 0) {
+	int fd, e = 0;
+	if (vs_path_fmt(path, sizeof(path), NULL, "%s/%s", dir, file) < 0) {
+		e = ENAMETOOLONG;
+	} else if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
 		e = errno;
 	} else {
+		/* One write() call: the kernel parses each write as a whole value. */
 		ssize_t w;
 		do
 			w = write(fd, value, strlen(value));
@@ -44,7 +44,8 @@ int vs_cg_set(const char *dir, const char *file, const char *value, vs_err *err,
 int vs_cg_read(const char *dir, const char *file, char **out, vs_err *err)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (vs_path_fmt(path, sizeof(path), err, "%s/%s", dir, file) < 0)
+		return -1;
 	return vs_read_file(path, out, NULL, err);
 }
 
@@ -97,6 +98,5 @@ int vs_cg_read_key(const char *dir, const char *file, const char *key, uint64_t 
 bool vs_cg_exists(const char *dir, const char *file)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return access(path, F_OK) == 0;
+	return vs_path_fmt(path, sizeof(path), NULL, "%s/%s", dir, file) == 0 && access(path, F_OK) == 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/fs.h"
+#include "base/mountinfo.h"
 #include "ctr/cgroup_internal.h"
 
 static const char *const ctrl_names[VS_CGC_COUNT] = {
@@ -47,22 +48,6 @@ static unsigned parse_ctrls(const char *s, const char *seps, char **name)
 	return m;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = 0;
-}
-
 static void hier_clear(vs_cg_hier *h)
 {
 	free(h->mnt);
@@ -79,71 +64,46 @@ void vs_cg_hiers_free(vs_cg_hier *h, size_t n)
 	free(h);
 }
 
-/* One mountinfo line -> hierarchy; returns 1 if it is a cgroup mount. */
-static int parse_line(char *line, vs_cg_hier *out)
+typedef struct {
+	vs_cg_hier *h;
+	size_t n;
+} hiers;
+
+static int add_hier(const vs_mountinfo *m, void *arg)
 {
-	char *f[6], *save = NULL, *tok = strtok_r(line, " \n", &save);
-	int i = 0;
-	for (; tok && i < 6; i++, tok = strtok_r(NULL, " \n", &save))
-		f[i] = tok;
-	if (i < 6)
+	hiers *hs = arg;
+	bool v2 = strcmp(m->fstype, "cgroup2") == 0;
+	if (!v2 && strcmp(m->fstype, "cgroup") != 0)
 		return 0;
-	while (tok && strcmp(tok, "-") != 0) /* optional fields end at "-" */
-		tok = strtok_r(NULL, " \n", &save);
-	char *fstype = strtok_r(NULL, " \n", &save);
-	char *source = strtok_r(NULL, " \n", &save);
-	char *super = strtok_r(NULL, " \n", &save);
-	if (!fstype || !source || !super)
-		return 0;
-	bool v2 = strcmp(fstype, "cgroup2") == 0;
-	if (!v2 && strcmp(fstype, "cgroup") != 0)
-		return 0;
-	unsigned maj = 0, min = 0;
-	sscanf(f[2], "%u:%u", &maj, &min);
-	unescape(f[3]);
-	unescape(f[4]);
-	memset(out, 0, sizeof(*out));
-	out->v2 = v2;
-	out->dev = maj << 20 | min;
-	out->mnt = strdup(f[4]);
-	out->mnt_root = strdup(f[3]);
+	unsigned dev = m->major << 20 | m->minor;
+	for (size_t i = 0; i < hs->n; i++)
+		if (hs->h[i].dev == dev)
+			return 0; /* the same hierarchy mounted twice: keep the first */
+	vs_cg_hier *nh = realloc(hs->h, (hs->n + 1) * sizeof(*nh));
+	if (!nh)
+		return ENOMEM;
+	hs->h = nh;
+	vs_cg_hier *one = &hs->h[hs->n++];
+	memset(one, 0, sizeof(*one));
+	one->v2 = v2;
+	one->dev = dev;
+	one->mnt = strdup(m->mountpoint);
+	one->mnt_root = strdup(m->root);
 	if (!v2)
-		out->ctrls = parse_ctrls(super, ",", &out->name);
-	return 1;
+		one->ctrls = parse_ctrls(m->super_opts, ",", &one->name);
+	return one->mnt && one->mnt_root ? 0 : ENOMEM;
 }
 
 int vs_cg_mounts_read(const char *mountinfo, vs_cg_hier **out, size_t *n, vs_err *err)
 {
-	FILE *f = fopen(mountinfo, "re");
-	if (!f)
-		return vs_fail(err, errno, "open %s", mountinfo);
-	vs_cg_hier *h = NULL;
-	size_t cnt = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		vs_cg_hier one;
-		if (!parse_line(line, &one))
-			continue;
-		bool dup = false; /* the same hierarchy mounted twice: keep the first */
-		for (size_t i = 0; i < cnt; i++)
-			dup |= h[i].dev == one.dev;
-		vs_cg_hier *nh = dup ? NULL : realloc(h, (cnt + 1) * sizeof(*h));
-		if (nh)
-			h = nh;
-		if (dup || !nh || !one.mnt || !one.mnt_root) {
-			hier_clear(&one);
-			if (dup)
-				continue;
-			free(line);
-			fclose(f);
-			vs_cg_hiers_free(h, cnt);
-			return vs_fail(err, ENOMEM, "read %s", mountinfo);
-		}
-		h[cnt++] = one;
+	hiers hs = {0};
+	int rc = vs_mountinfo_each(mountinfo, add_hier, &hs, err);
+	if (rc != 0) {
+		vs_cg_hiers_free(hs.h, hs.n);
+		return rc < 0 ? -1 : vs_fail(err, rc, "read %s", mountinfo);
 	}
-	free(line);
-	fclose(f);
+	vs_cg_hier *h = hs.h;
+	size_t cnt = hs.n;
 	/* A v2 hierarchy offers what its root's cgroup.controllers lists. */
 	for (size_t i = 0; i < cnt; i++) {
 		char *s;

@@ -103,3 +103,12 @@ int vs_cgroup_stats_read(vs_cgroup *cg, vs_cgroup_stats *st, vs_err *err)
 		return vs_wrap(err, "read stats of cgroup %s", cg->path);
 	return 0;
 }
+
+int vs_cgroup_oom_kills(vs_cgroup *cg, uint64_t *n, vs_err *err)
+{
+	*n = 0;
+	vs_cg_hier *h = vs_cg_find(cg, VS_CGC_MEMORY);
+	if (!h)
+		return 0;
+	return vs_cg_read_key(h->dir, h->v2 ? "memory.events" : "memory.oom_control", "oom_kill", n, err);
+}

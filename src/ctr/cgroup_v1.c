@@ -20,34 +20,43 @@ static const char *num(char *buf, size_t len, int64_t v)
 		vs_cg_set(dir, file, num(_b, sizeof(_b), (int64_t)(v)), err, __VA_ARGS__); \
 	})
 
+/* Unsigned fields are written as such: a huge value must reach the kernel
+ * (and the error message) as itself, not wrapped to a negative number. */
+#define SET_U64(dir, file, v, err, ...)                                  \
+	({                                                               \
+		char _b[32];                                             \
+		snprintf(_b, sizeof(_b), "%" PRIu64, (uint64_t)(v));     \
+		vs_cg_set(dir, file, _b, err, __VA_ARGS__);              \
+	})
+
 int vs_cg_v1_cpu(const char *dir, const vs_resources *r, vs_err *err)
 {
 	if (r->cpu_shares.set && r->cpu_shares.v &&
-	    SET_NUM(dir, "cpu.shares", r->cpu_shares.v, err, "cpu.shares=%" PRIu64, r->cpu_shares.v) < 0)
+	    SET_U64(dir, "cpu.shares", r->cpu_shares.v, err, "cpu.shares=%" PRIu64, r->cpu_shares.v) < 0)
 		return -1;
 	bool period = r->cpu_period.set && r->cpu_period.v, quota = r->cpu_quota.set && r->cpu_quota.v;
 	/* The kernel checks quota/period against the parent's ratio as each
 	 * is written; if the period cannot go first, try the quota first. */
 	vs_err first;
-	if (period && SET_NUM(dir, "cpu.cfs_period_us", r->cpu_period.v, &first, "cpu.period=%" PRIu64,
+	if (period && SET_U64(dir, "cpu.cfs_period_us", r->cpu_period.v, &first, "cpu.period=%" PRIu64,
 			      r->cpu_period.v) < 0) {
 		if (!quota) {
 			*err = first;
 			return -1;
 		}
 		if (SET_NUM(dir, "cpu.cfs_quota_us", r->cpu_quota.v, err, "cpu.quota=%" PRId64, r->cpu_quota.v) < 0 ||
-		    SET_NUM(dir, "cpu.cfs_period_us", r->cpu_period.v, err, "cpu.period=%" PRIu64, r->cpu_period.v) < 0)
+		    SET_U64(dir, "cpu.cfs_period_us", r->cpu_period.v, err, "cpu.period=%" PRIu64, r->cpu_period.v) < 0)
 			return -1;
 	} else if (quota &&
 		   SET_NUM(dir, "cpu.cfs_quota_us", r->cpu_quota.v, err, "cpu.quota=%" PRId64, r->cpu_quota.v) < 0) {
 		return -1;
 	}
 	if (r->cpu_burst.set &&
-	    SET_NUM(dir, "cpu.cfs_burst_us", r->cpu_burst.v, err, "cpu.burst=%" PRIu64, r->cpu_burst.v) < 0)
+	    SET_U64(dir, "cpu.cfs_burst_us", r->cpu_burst.v, err, "cpu.burst=%" PRIu64, r->cpu_burst.v) < 0)
 		return -1;
 	/* Period before runtime: the runtime must fit in the period. */
 	if (r->cpu_realtime_period.set && r->cpu_realtime_period.v &&
-	    SET_NUM(dir, "cpu.rt_period_us", r->cpu_realtime_period.v, err, "cpu.realtimePeriod=%" PRIu64,
+	    SET_U64(dir, "cpu.rt_period_us", r->cpu_realtime_period.v, err, "cpu.realtimePeriod=%" PRIu64,
 		    r->cpu_realtime_period.v) < 0)
 		return -1;
 	if (r->cpu_realtime_runtime.set && r->cpu_realtime_runtime.v &&
@@ -123,7 +132,7 @@ int vs_cg_v1_memory(const char *dir, const vs_resources *r, vs_err *err)
 		return -1;
 	/* UINT64_MAX is how Go producers say "unset" (-1 in a uint64). */
 	if (r->mem_swappiness.set && r->mem_swappiness.v <= 100 &&
-	    SET_NUM(dir, "memory.swappiness", r->mem_swappiness.v, err, "memory.swappiness=%" PRIu64,
+	    SET_U64(dir, "memory.swappiness", r->mem_swappiness.v, err, "memory.swappiness=%" PRIu64,
 		    r->mem_swappiness.v) < 0)
 		return -1;
 	if (r->has_disable_oom_killer && vs_cg_set(dir, "memory.oom_control", r->disable_oom_killer ? "1" : "0", err,
@@ -155,9 +164,9 @@ int vs_cg_v1_blkio(const char *dir, const vs_resources *r, vs_err *err)
 	const char *wfile = bfq ? "blkio.bfq.weight" : "blkio.weight";
 	const char *wdev = bfq ? "blkio.bfq.weight_device" : "blkio.weight_device";
 	if (r->blkio_weight.set &&
-	    SET_NUM(dir, wfile, r->blkio_weight.v, err, "blockIO.weight=%" PRIu64, r->blkio_weight.v) < 0)
+	    SET_U64(dir, wfile, r->blkio_weight.v, err, "blockIO.weight=%" PRIu64, r->blkio_weight.v) < 0)
 		return -1;
-	if (r->blkio_leaf_weight.set && SET_NUM(dir, "blkio.leaf_weight", r->blkio_leaf_weight.v, err,
+	if (r->blkio_leaf_weight.set && SET_U64(dir, "blkio.leaf_weight", r->blkio_leaf_weight.v, err,
 						"blockIO.leafWeight=%" PRIu64, r->blkio_leaf_weight.v) < 0)
 		return -1;
 	char line[96];
@@ -193,12 +202,12 @@ int vs_cg_v1_hugetlb(const char *dir, const vs_resources *r, vs_err *err)
 		char file[64], rsvd[80];
 		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", h->page_size);
 		snprintf(rsvd, sizeof(rsvd), "hugetlb.%s.rsvd.limit_in_bytes", h->page_size);
-		if (SET_NUM(dir, file, h->limit, err, "hugepageLimits[%zu](%s).limit=%" PRIu64, i, h->page_size,
+		if (SET_U64(dir, file, h->limit, err, "hugepageLimits[%zu](%s).limit=%" PRIu64, i, h->page_size,
 			    h->limit) < 0)
 			return -1;
 		/* Also cap reservations, so mmap(MAP_HUGETLB) fails up front
 		 * instead of SIGBUS at fault time. */
-		if (vs_cg_exists(dir, rsvd) && SET_NUM(dir, rsvd, h->limit, err, "hugepageLimits[%zu](%s).limit=%" PRIu64,
+		if (vs_cg_exists(dir, rsvd) && SET_U64(dir, rsvd, h->limit, err, "hugepageLimits[%zu](%s).limit=%" PRIu64,
 						       i, h->page_size, h->limit) < 0)
 			return -1;
 	}
@@ -207,7 +216,7 @@ int vs_cg_v1_hugetlb(const char *dir, const vs_resources *r, vs_err *err)
 
 int vs_cg_v1_net_cls(const char *dir, const vs_resources *r, vs_err *err)
 {
-	return SET_NUM(dir, "net_cls.classid", r->net_class_id.v, err, "network.classID=%" PRIu64, r->net_class_id.v);
+	return SET_U64(dir, "net_cls.classid", r->net_class_id.v, err, "network.classID=%" PRIu64, r->net_class_id.v);
 }
 
 int vs_cg_v1_net_prio(const char *dir, const vs_resources *r, vs_err *err)

@@ -1,17 +1,37 @@
 /* CVE-2019-5736: the runtime binary must not be reachable for writing from a
  * container. Before any process enters a container, vessel re-executes itself
- * from a sealed memfd copy, so /proc/<pid>/exe inside the container points to
- * an immutable anonymous file, not to the host binary. */
+ * from a sealed view of its binary, so /proc/<pid>/exe of every vessel process
+ * a container can see (and /proc/self/exe of the init, which a hostile image
+ * can execve) is a file nobody can open for writing:
+ *  - a private read-only overlayfs over the binary's directory, created with
+ *    fsopen() and never attached to any mount namespace: no copy, and it has
+ *    no upper layer, so unlike a read-only bind mount it cannot be made
+ *    writable again (runc >= 1.2 does the same);
+ *  - else (no overlayfs, not privileged, old kernel) a sealed memfd copy. */
 #ifndef VS_CTR_CLONED_BINARY_H
 #define VS_CTR_CLONED_BINARY_H
 
 #include "base/error.h"
 
-/* If the running image is not already a sealed memfd copy, copy
- * /proc/self/exe into one and execve it with the same argv/envp. Returns only
- * on failure (or when already running from the copy, returning 0). */
+typedef enum {
+	VS_SEAL_NONE,    /* the plain binary */
+	VS_SEAL_OVERLAY, /* a detached read-only overlayfs view of it */
+	VS_SEAL_MEMFD,   /* a sealed memfd copy of it */
+} vs_seal_kind;
+
+/* Unless the running image is already sealed, execve this binary sealed (the
+ * overlayfs view if this host allows it, else the memfd copy) with the same
+ * argv/envp. Returns 0 when already sealed; otherwise returns only on failure. */
 int vs_ensure_cloned_binary(char **argv, char **envp, vs_err *err);
-/* True if the running binary is the sealed copy. */
+
+/* How the running image is sealed. */
+vs_seal_kind vs_sealed_kind(void);
+/* True if the running image is sealed (either kind). */
 int vs_is_cloned_binary(void);
+
+/* An O_CLOEXEC fd of the running binary, sealed the given way, for
+ * execveat(fd, "", ..., AT_EMPTY_PATH). VS_SEAL_OVERLAY fails with a message
+ * when this host cannot give it. */
+int vs_sealed_self_open(vs_seal_kind kind, vs_err *err);
 
 #endif

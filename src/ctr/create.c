@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "ctr/container.h"
 #include "ctr/hooks.h"
 #include "ctr/launch.h"
+#include "ctr/rootfs.h"
 #include "ctr/sync.h"
 
 int vs_write_pid_file(const char *path, pid_t pid, vs_err *err)
@@ -54,7 +56,7 @@ static int copy_config(const char *bundle, const char *dir, vs_err *err)
 	size_t len;
 	snprintf(src, sizeof(src), "%s/config.json", bundle);
 	snprintf(dst, sizeof(dst), "%s/" VS_CONFIG_COPY, dir);
-	if (vs_read_file(src, &buf, &len, err) < 0)
+	if (vs_read_regular(src, VS_CONFIG_MAX, &buf, &len, err) < 0)
 		return -1;
 	int rc = vs_write_file(dst, buf, len, 0600, err);
 	free(buf);
@@ -86,8 +88,6 @@ static int check_request(const vs_create_opts *o, const vs_config *cfg, vs_err *
 		return vs_fail(err, VS_EINVAL_CONFIG, "config.json: process: required to create a container");
 	if (cfg->process.terminal && !o->console_socket && !o->keep_pty)
 		return vs_fail(err, EINVAL, "process.terminal is set: --console-socket is required (or run in the foreground)");
-	if (!cfg->linux_.ns[VS_NS_MNT].enabled || cfg->linux_.ns[VS_NS_MNT].path)
-		return vs_fail(err, VS_EINVAL_CONFIG, "linux.namespaces: a new mount namespace is required");
 	return 0;
 }
 
@@ -121,6 +121,76 @@ static int drive_init(const vs_create_opts *o, const vs_config *cfg, vs_state *s
 	}
 }
 
+/* The setup process vanishing (EPIPE on the sync socket) says nothing of
+ * why; a tiny memory limit is the usual reason, and the cgroup knows. */
+static void explain_setup_death(vs_cgroup *cg, const vs_config *cfg, vs_err *err)
+{
+	uint64_t kills;
+	if (!err || (err->code != EPIPE && err->code != ECONNRESET) || vs_cgroup_oom_kills(cg, &kills, NULL) < 0 ||
+	    kills == 0)
+		return;
+	const vs_resources *r = &cfg->linux_.resources;
+	if (cfg->linux_.has_resources && r->mem_limit.set && r->mem_limit.v > 0)
+		vs_fail(err, VS_EINVAL_CONFIG,
+			"container was killed by the memory limit (linux.resources.memory.limit = %lld) during setup",
+			(long long)r->mem_limit.v);
+	else
+		vs_fail(err, ENOMEM, "container was killed by the out-of-memory killer during setup");
+}
+
+/* Fork the init, straight into its namespaces where it can be done in one
+ * clone, else through stage 1 (joins, user namespace maps). Closes the
+ * child's end of the sync socket and the namespace fds; returns the init's
+ * host pid. */
+static pid_t start_init(vs_launch *l, const vs_config *cfg, int socks[2], vs_err *err)
+{
+	bool direct = vs_launch_direct_ok(l);
+	pid_t child = -1;
+	if (direct) {
+		child = vs_cgroup_clone(l->cg, (uint64_t)(l->new_ns_flags & ~CLONE_NEWCGROUP), &l->born_in_v2, err);
+		if (child < 0 && err->code != ENOSYS)
+			goto out;
+		direct = child >= 0;
+	}
+	if (!direct)
+		child = vs_cgroup_fork(l->cg, &l->born_in_v2, err);
+	if (child == 0) {
+		close(socks[0]);
+		if (direct)
+			vs_launch_direct(l);
+		vs_launch_stage1(l);
+	}
+out:
+	close(socks[1]);
+	for (int k = 0; k < VS_NS_KINDS; k++)
+		if (l->ns_fds[k] >= 0)
+			close(l->ns_fds[k]);
+	if (child < 0 || direct)
+		return child;
+	/* Stage 1: USERMAP comes before the PID message. */
+	vs_sync_msg msg;
+	pid_t init = -1;
+	for (;;) {
+		if (vs_sync_recv(socks[0], 0, &msg, NULL, err) < 0)
+			break;
+		if (msg.type == VS_SYNC_USERMAP) {
+			if (vs_ns_write_id_maps(child, &cfg->linux_, err) < 0 ||
+			    vs_sync_send(socks[0], VS_SYNC_GO, 0, -1, err) < 0)
+				break;
+			continue;
+		}
+		if (msg.type == VS_SYNC_PID)
+			init = msg.value;
+		else
+			vs_fail(err, EPROTO, "unexpected sync message %u", msg.type);
+		break;
+	}
+	if (init < 0)
+		kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	return init;
+}
+
 int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs_err *err)
 {
 	vs_config *cfg = NULL;
@@ -128,7 +198,6 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	vs_state st = {0};
 	char *dir = NULL;
 	int socks[2] = {-1, -1}, fifo_fd = -1;
-	pid_t stage1 = -1;
 	bool cgroup_made = false;
 	*pty_master = -1;
 
@@ -165,6 +234,7 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 		       .state = &st,
 		       .is_init = true,
 		       .fifo_fd = fifo_fd,
+		       .root_fd = -1,
 		       .new_userns = cfg->linux_.ns[VS_NS_USER].enabled && !cfg->linux_.ns[VS_NS_USER].path,
 		       .new_ns_flags = vs_ns_new_flags(&cfg->linux_),
 		       .cgroup_path = st.cgroup_path,
@@ -180,40 +250,12 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	}
 	l.sync_fd = socks[1];
 	l.cg = cg;
-	stage1 = vs_cgroup_fork(cg, &l.born_in_v2, err);
-	if (stage1 < 0)
-		goto fail;
-	if (stage1 == 0) {
-		close(socks[0]);
-		vs_launch_stage1(&l);
-	}
-	close(socks[1]);
+	pid_t init = start_init(&l, cfg, socks, err);
 	socks[1] = -1;
-	for (int k = 0; k < VS_NS_KINDS; k++)
-		if (l.ns_fds[k] >= 0)
-			close(l.ns_fds[k]);
-	vs_sync_msg first;
-	int fd;
-	/* USERMAP comes from stage 1 before the PID message. */
-	for (;;) {
-		if (vs_sync_recv(socks[0], 0, &first, &fd, err) < 0)
-			goto fail;
-		if (first.type == VS_SYNC_USERMAP) {
-			if (vs_ns_write_id_maps(stage1, &cfg->linux_, err) < 0 ||
-			    vs_sync_send(socks[0], VS_SYNC_GO, 0, -1, err) < 0)
-				goto fail;
-			continue;
-		}
-		if (first.type != VS_SYNC_PID) {
-			vs_fail(err, EPROTO, "unexpected sync message %u", first.type);
-			goto fail;
-		}
-		break;
-	}
-	st.pid = first.value;
+	if (init < 0)
+		goto fail;
+	st.pid = init;
 	st.pid_start = vs_pid_start_time(st.pid);
-	waitpid(stage1, NULL, 0);
-	stage1 = -1;
 	if (vs_state_save(&st, err) < 0 || drive_init(o, cfg, &st, socks[0], pty_master, err) < 0)
 		goto fail;
 	st.creating = false;
@@ -228,13 +270,11 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	return 0;
 
 fail:
+	if (cgroup_made)
+		explain_setup_death(cg, cfg, err);
 	vs_wrap(err, "create container %s", o->id);
 	if (st.pid > 0)
 		kill(st.pid, SIGKILL);
-	if (stage1 > 0) {
-		kill(stage1, SIGKILL);
-		waitpid(stage1, NULL, 0);
-	}
 	if (st.pid > 0)
 		for (int i = 0; i < 200 && vs_pid_alive(st.pid, st.pid_start); i++)
 			usleep(5000);
@@ -251,6 +291,7 @@ fail:
 		vs_cgroup_kill(cg, SIGKILL, NULL);
 		vs_cgroup_destroy(cg, NULL);
 	}
+	vs_rootfs_release(cfg, NULL);
 	if (st.dir)
 		vs_state_remove(&st, NULL);
 	vs_state_clear(&st);

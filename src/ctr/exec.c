@@ -1,6 +1,8 @@
 /* `exec`: a new process in a running container's namespaces and cgroup,
  * with the container's seccomp profile and the requested process settings. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,16 @@ static int await_exec(const vs_exec_opts *o, int sock, int *pty_master, vs_err *
 	}
 }
 
+/* The init's root: its pivoted root, or the chroot it made in a mount
+ * namespace that is not its own. */
+static int open_root_of(pid_t pid, int *fd, vs_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	*fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return *fd < 0 ? vs_fail(err, errno, "open %s", path) : 0;
+}
+
 int vs_container_exec(const vs_exec_opts *o, pid_t *pid, int *pty_master, vs_err *err)
 {
 	vs_state st;
@@ -57,14 +69,15 @@ int vs_container_exec(const vs_exec_opts *o, pid_t *pid, int *pty_master, vs_err
 	if (vs_state_load(o->root, o->id, &st, err) < 0)
 		return -1;
 	int rc = -1;
-	vs_launch l = {.proc = o->proc, .state = &st, .preserve_fds = o->preserve_fds};
+	vs_launch l = {.proc = o->proc, .state = &st, .preserve_fds = o->preserve_fds, .fifo_fd = -1, .root_fd = -1};
 	for (int k = 0; k < VS_NS_KINDS; k++)
 		l.ns_fds[k] = -1;
 	if (check_status(o, &st, err) < 0 || vs_container_config(&st, &cfg, err) < 0)
 		goto out;
 	l.cfg = cfg;
 	if ((st.cgroup_path && vs_cgroup_open(st.cgroup_path, o->id, false, &cg, err) < 0) ||
-	    vs_ns_open_of_pid(st.pid, l.ns_fds, err) < 0 || vs_sync_pair(socks, err) < 0)
+	    vs_ns_open_of_pid(st.pid, l.ns_fds, err) < 0 || open_root_of(st.pid, &l.root_fd, err) < 0 ||
+	    vs_sync_pair(socks, err) < 0)
 		goto out;
 	l.sync_fd = socks[1];
 	l.cg = cg;
@@ -107,6 +120,8 @@ out:
 	for (int k = 0; k < VS_NS_KINDS; k++)
 		if (l.ns_fds[k] >= 0)
 			close(l.ns_fds[k]);
+	if (l.root_fd >= 0)
+		close(l.root_fd);
 	if (socks[0] >= 0)
 		close(socks[0]);
 	if (socks[1] >= 0)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,10 +16,24 @@ const char *vs_fd_path(int fd, char buf[32])
 	return buf;
 }
 
+/* EAGAIN means a rename or mount somewhere on the host raced a ".." step
+ * of the lookup: the kernel refuses to guess and asks us to try again.
+ * Bounded, so a host renaming in a loop fails the mount (EAGAIN) rather
+ * than hanging it; never a fallback to a lookup that could escape. */
+#define INROOT_TRIES 128
+
 static int openat2_in_root(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {.flags = (unsigned long long)flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	int fd = -1;
+	for (int i = 0; i < INROOT_TRIES; i++) {
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+		if (i >= 8)
+			sched_yield(); /* let the renamer finish its step */
+	}
+	return fd;
 }
 
 int vs_inroot_open(int rootfd, const char *path, int flags, vs_err *err)
@@ -43,7 +58,12 @@ int vs_inroot_mkpath(int rootfd, const char *path, bool as_file, vs_err *err)
 	char *save = NULL;
 	for (char *comp = strtok_r(buf, "/", &save); comp;) {
 		char *next = strtok_r(NULL, "/", &save);
-		used += (size_t)snprintf(sofar + used, sizeof(sofar) - used, "/%s", comp);
+		int w = snprintf(sofar + used, sizeof(sofar) - used, "/%s", comp);
+		if (w < 0 || (size_t)w >= sizeof(sofar) - used) {
+			close(fd);
+			return vs_fail(err, ENAMETOOLONG, "path %s", path);
+		}
+		used += (size_t)w;
 		/* Each prefix is resolved from the rootfs again, so a symlink met on the
 		 * way is followed inside the rootfs, never out of it. */
 		int child = openat2_in_root(rootfd, sofar, O_PATH);

@@ -14,7 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/fds.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "ctr/cgroup.h"
 #include "ctr/console.h"
 #include "ctr/hooks.h"
@@ -112,23 +114,29 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 	vs_err err = {0};
 	vs_sync_msg msg;
 	const vs_config *cfg = l->cfg;
-	bool new_mnt = l->is_init && (l->new_ns_flags & CLONE_NEWNS);
+	/* The init sets up the rootfs (exec finds it), except in a joined
+	 * mount namespace, which is its owner's. */
+	bool sets_up_rootfs = l->is_init && !(cfg->linux_.ns[VS_NS_MNT].enabled && cfg->linux_.ns[VS_NS_MNT].path);
 	vs_rootfs_opts ro = {.cfg = cfg,
 			     .cgroup_path = l->cgroup_path,
 			     .in_userns = l->new_userns || l->ns_fds[VS_NS_USER] >= 0,
 			     .new_cgroupns = (l->new_ns_flags & CLONE_NEWCGROUP) != 0,
-			     .no_pivot = l->no_pivot};
+			     .no_pivot = l->no_pivot,
+			     .shared_mntns = !cfg->linux_.ns[VS_NS_MNT].enabled,
+			     .joined_mntns = cfg->linux_.ns[VS_NS_MNT].enabled && cfg->linux_.ns[VS_NS_MNT].path};
 
 	if ((l->is_init || l->proc->terminal) && setsid() < 0 && errno != EPERM)
 		die(l, &(vs_err){errno, "setsid"});
 	if (l->is_init && !l->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
 	    errno != ENOSYS)
 		die(l, &(vs_err){errno, "create a session keyring (use --no-new-keyring to skip)"});
-	if (new_mnt && vs_rootfs_prepare(&ro, &err) < 0)
+	if (sets_up_rootfs && vs_rootfs_prepare(&ro, &err) < 0)
 		die(l, &err);
 
 	pid_t host_pid = 0;
-	if (l->is_init) {
+	const size_t *nh = cfg->n_hooks;
+	if (l->is_init && (nh[VS_HOOK_PRESTART] || nh[VS_HOOK_CREATE_RUNTIME] || nh[VS_HOOK_CREATE_CONTAINER] ||
+			   nh[VS_HOOK_START_CONTAINER])) {
 		/* prestart and createRuntime hooks run in the runtime, now that the namespaces exist. */
 		if (vs_sync_send(l->sync_fd, VS_SYNC_HOOKS, 0, -1, &err) < 0 ||
 		    vs_sync_recv(l->sync_fd, VS_SYNC_GO, &msg, NULL, &err) < 0)
@@ -137,7 +145,7 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 		if (run_hooks_in_container(l, VS_HOOK_CREATE_CONTAINER, host_pid, VS_STATUS_CREATING, &err) < 0)
 			die(l, &err);
 	}
-	if (new_mnt && vs_rootfs_enter(&ro, &err) < 0)
+	if (l->is_init && vs_rootfs_enter(&ro, &err) < 0)
 		die(l, &err);
 	if (l->proc->terminal && setup_terminal(l, &err) < 0)
 		die(l, &err);
@@ -150,12 +158,14 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 			die(l, &err);
 	}
 	/* Last: /proc/sys and friends become read-only here. */
-	if (new_mnt && vs_rootfs_finalize(&ro, &err) < 0)
+	if (sets_up_rootfs && vs_rootfs_finalize(&ro, &err) < 0)
 		die(l, &err);
 	char path[4096];
+	struct vs_seccomp_filter *filter = NULL;
 	vs_proc_opts po = {.proc = l->proc,
 			   .seccomp = cfg->linux_.has_seccomp ? &cfg->linux_.seccomp : NULL,
-			   .preserve_fds = l->preserve_fds};
+			   .preserve_fds = l->preserve_fds,
+			   .filter = &filter};
 	if (vs_proc_resolve(l->proc, path, sizeof(path), &err) < 0 || vs_proc_setup(&po, &err) < 0)
 		die(l, &err);
 	if (l->is_init) {
@@ -179,16 +189,70 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 	die(l, &err);
 }
 
+/* CVE-2024-21626: the container's processes must not inherit a host fd (a
+ * cgroup or state directory, a log file), or `cd /proc/self/fd/N/..` walks to
+ * the host. Only stdio, the fds passed on purpose and our own channels stay. */
+static void close_host_fds(vs_launch *l)
+{
+	vs_err err = {0};
+	int keep[3 + VS_NS_KINDS];
+	size_t n = 0;
+	keep[n++] = l->sync_fd;
+	if (l->is_init)
+		keep[n++] = l->fifo_fd;
+	keep[n++] = l->root_fd;
+	for (int k = 0; k < VS_NS_KINDS; k++)
+		keep[n++] = l->ns_fds[k];
+	vs_log_drop_file();
+	if (vs_fds_close_except(3 + l->preserve_fds, keep, n, &err) < 0)
+		die(l, &err);
+}
+
+bool vs_launch_direct_ok(const vs_launch *l)
+{
+	for (int k = 0; k < VS_NS_KINDS; k++)
+		if (l->ns_fds[k] >= 0)
+			return false;
+	return l->is_init && !l->new_userns && !(l->new_ns_flags & CLONE_NEWTIME);
+}
+
+__attribute__((noreturn)) void vs_launch_direct(vs_launch *l)
+{
+	vs_err err = {0};
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die(l, &(vs_err){errno, "prctl PR_SET_DUMPABLE 0"});
+	close_host_fds(l);
+	if (vs_cgroup_enter_self(l->cg, l->born_in_v2, &err) < 0)
+		die(l, &err);
+	/* Only now, so that the cgroup namespace is rooted at the container's cgroups. */
+	if ((l->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		die(l, &(vs_err){errno, "create cgroup namespace"});
+	stage2(l);
+}
+
 __attribute__((noreturn)) void vs_launch_stage1(vs_launch *l)
 {
 	vs_err err = {0};
 	vs_sync_msg msg;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* From here until execve (which resets it) no process inside can ptrace
+	 * us or open our /proc/PID/{fd,cwd,root,exe}. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die(l, &(vs_err){errno, "prctl PR_SET_DUMPABLE 0"});
+	close_host_fds(l);
 	/* Into the cgroup first, so that a new cgroup namespace is rooted there. */
 	if (l->cg && vs_cgroup_enter_self(l->cg, l->born_in_v2, &err) < 0)
 		die(l, &err);
 	if (vs_ns_join(l->ns_fds, &err) < 0)
 		die(l, &err);
+	/* exec: the init's root, whatever mount namespace it lives in (after
+	 * the user namespace: joining one is refused to a chrooted process). */
+	if (l->root_fd >= 0) {
+		if (fchdir(l->root_fd) < 0 || chroot(".") < 0)
+			die(l, &(vs_err){errno, "enter the container's root"});
+		close(l->root_fd);
+		l->root_fd = -1;
+	}
 	if (l->new_userns) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			die(l, &(vs_err){errno, "create user namespace"});

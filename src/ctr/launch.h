@@ -21,6 +21,7 @@ typedef struct vs_launch {
 	int sync_fd;              /* child's end of the sync socketpair */
 	int fifo_fd;              /* init: exec.fifo opened O_RDWR; start writes a byte */
 	int ns_fds[VS_NS_KINDS];  /* namespaces to join (-1 = none) */
+	int root_fd;              /* exec: the init's root, chrooted into after joining (-1 = none) */
 	bool new_userns;          /* create a user namespace (maps written by the runtime) */
 	int new_ns_flags;         /* other namespaces to create */
 	const char *cgroup_path;
@@ -33,5 +34,12 @@ typedef struct vs_launch {
 
 /* Runs in the forked stage-1 child; never returns. */
 __attribute__((noreturn)) void vs_launch_stage1(vs_launch *l);
+/* The common case needs no stage 1: an init that joins no namespace and
+ * creates no user or time namespace can be cloned straight into its new
+ * namespaces and v2 cgroup (vs_cgroup_clone with new_ns_flags minus
+ * CLONE_NEWCGROUP); the child then runs vs_launch_direct. Saves a fork and
+ * a round trip (about 1.6 ms per start here). */
+bool vs_launch_direct_ok(const vs_launch *l);
+__attribute__((noreturn)) void vs_launch_direct(vs_launch *l);
 
 #endif

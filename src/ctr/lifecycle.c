@@ -12,13 +12,14 @@
 #include "base/log.h"
 #include "ctr/cgroup.h"
 #include "ctr/container.h"
+#include "ctr/rootfs.h"
 
 int vs_container_config(const vs_state *st, vs_config **cfg, vs_err *err)
 {
 	char path[PATH_MAX], *buf;
 	size_t len;
 	snprintf(path, sizeof(path), "%s/" VS_CONFIG_COPY, st->dir);
-	if (vs_read_file(path, &buf, &len, err) < 0)
+	if (vs_read_regular(path, VS_CONFIG_MAX, &buf, &len, err) < 0)
 		return -1;
 	int rc = vs_config_parse(buf, len, st->bundle, cfg, err);
 	free(buf);
@@ -129,10 +130,14 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_err *er
 	open_cgroup(&st, &cg, NULL);
 	kill_all(&st, cg);
 	vs_config *cfg = NULL;
-	if (!st.creating && vs_container_config(&st, &cfg, NULL) == 0)
+	if (vs_container_config(&st, &cfg, NULL) < 0)
+		cfg = NULL;
+	if (cfg && !st.creating)
 		vs_container_hooks(cfg, &st, VS_HOOK_POSTSTOP, VS_STATUS_STOPPED, NULL);
 	int rc = 0;
-	if (cg && vs_cgroup_destroy(cg, err) < 0)
+	if (cfg && vs_rootfs_release(cfg, err) < 0)
+		rc = vs_wrap(err, "delete container %s", id);
+	if (rc == 0 && cg && vs_cgroup_destroy(cg, err) < 0)
 		rc = vs_wrap(err, "delete container %s", id);
 	if (rc == 0 && vs_state_remove(&st, err) < 0)
 		rc = -1;

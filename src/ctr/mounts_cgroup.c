@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "ctr/inroot.h"
 #include "ctr/mounts.h"
 
@@ -85,16 +86,18 @@ int vs_mount_cgroup(const vs_mount_ctx *ctx, const vs_mount *m, int target_fd, v
 			continue;
 		const char *name = h[i].mnt + strlen("/sys/fs/cgroup/");
 		char src[4096];
-		snprintf(src, sizeof(src), "%s%s", h[i].mnt, cg);
+		if ((rc = vs_path_fmt(src, sizeof(src), err, "%s%s", h[i].mnt, cg)) < 0)
+			break;
 		struct stat st;
-		if (stat(src, &st) < 0)
-			snprintf(src, sizeof(src), "%s", h[i].mnt); /* not created there: show the root */
+		if (stat(src, &st) < 0 && (rc = vs_path_fmt(src, sizeof(src), err, "%s", h[i].mnt)) < 0)
+			break; /* not created there: show the root */
 		if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST) {
 			rc = vs_fail(err, errno, "mkdir %s/%s", m->destination, name);
 			break;
 		}
 		char dst[4096], dirpath[32];
-		snprintf(dst, sizeof(dst), "%s/%s", vs_fd_path(dirfd, dirpath), name);
+		if ((rc = vs_path_fmt(dst, sizeof(dst), err, "%s/%s", vs_fd_path(dirfd, dirpath), name)) < 0)
+			break;
 		if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		    mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | base | ro, NULL) < 0)
 			rc = vs_fail(err, errno, "bind mount %s on %s/%s", src, m->destination, name);

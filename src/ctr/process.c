@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/fds.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "ctr/caps.h"
@@ -93,9 +94,21 @@ static int set_lsm_labels(const vs_process *p, vs_err *err)
 	return 0;
 }
 
+/* runc refuses a cwd outside the container's root (CVE-2024-21626: a cwd of
+ * /proc/self/fd/N naming a host directory fd). Outside the root, getcwd fails
+ * with ENOENT or does not start with "/" ("(unreachable)/..."). */
+static int check_cwd_inside(const char *cwd, vs_err *err)
+{
+	char buf[4096];
+	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
+		return vs_fail(err, errno ? errno : ENOENT, "process.cwd %s: outside the container's root", cwd);
+	return 0;
+}
+
 int vs_proc_setup(const vs_proc_opts *o, vs_err *err)
 {
 	const vs_process *p = o->proc;
+	o->filter[0] = NULL;
 	if (set_rlimits(p, err) < 0)
 		return -1;
 	if (p->has_oom_score_adj) {
@@ -106,30 +119,36 @@ int vs_proc_setup(const vs_proc_opts *o, vs_err *err)
 	}
 	if (set_lsm_labels(p, err) < 0)
 		return -1;
+	/* Nothing from the host may be open when the cwd is resolved. */
+	if (vs_fds_cloexec_from(3 + o->preserve_fds, err) < 0)
+		return vs_wrap(err, "mark inherited fds close-on-exec");
 	if (p->cwd && chdir(p->cwd) < 0 && errno != EACCES)
 		return vs_fail(err, errno, "process.cwd: chdir %s", p->cwd);
-	if (o->seccomp && !p->no_new_privileges && vs_seccomp_load(o->seccomp, NULL, err) < 0)
-		return vs_wrap(err, "linux.seccomp");
-	if (vs_caps_prepare(p, err) < 0 || vs_caps_switch_user(p, err) < 0 || vs_caps_apply(p, err) < 0)
+	/* The filter goes in last (vs_proc_exec), so a profile that allows only
+	 * the program's own syscalls cannot break our setup. Without
+	 * no_new_privs, loading it needs CAP_SYS_ADMIN: hold that until exec. */
+	uint64_t held = o->seccomp && !p->no_new_privileges ? 1ull << CAP_SYS_ADMIN : 0;
+	if (vs_caps_prepare(p, err) < 0 || vs_caps_switch_user(p, err) < 0 || vs_caps_apply(p, held, err) < 0)
 		return -1;
 	/* The user may lack search permission on the path root had: retry as the user. */
-	if (p->cwd && chdir(p->cwd) < 0)
-		return vs_fail(err, errno, "process.cwd: chdir %s", p->cwd);
+	if (p->cwd && (chdir(p->cwd) < 0 ? vs_fail(err, errno, "process.cwd: chdir %s", p->cwd)
+					 : check_cwd_inside(p->cwd, err)) < 0)
+		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vs_fail(err, errno, "set no_new_privs");
 	umask(p->has_umask ? p->umask : 022);
-	/* Everything the caller did not ask to pass on closes at exec. */
-	if (syscall(SYS_close_range, 3 + o->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return vs_fail(err, errno, "mark inherited fds close-on-exec");
+	if (o->seccomp && vs_seccomp_compile(o->seccomp, &o->filter[0], err) < 0)
+		return vs_wrap(err, "linux.seccomp");
 	return 0;
 }
 
 int vs_proc_exec(const vs_proc_opts *o, const char *path, vs_err *err)
 {
 	const vs_process *p = o->proc;
-	if (o->seccomp && p->no_new_privileges && vs_seccomp_load(o->seccomp, NULL, err) < 0)
-		return vs_wrap(err, "linux.seccomp");
 	static char *empty_env[] = {NULL};
+	/* From here on only the program's own syscalls may be allowed. */
+	if (o->filter[0] && vs_seccomp_install(o->filter[0], err) < 0)
+		return vs_wrap(err, "linux.seccomp");
 	execve(path, p->args, p->env ? p->env : empty_env);
 	return vs_fail(err, errno, "exec %s", path);
 }

@@ -21,9 +21,10 @@ int vs_rootfs_prepare(const vs_rootfs_opts *o, vs_err *err)
 	unsigned long prop = cfg->linux_.rootfs_propagation ? cfg->linux_.rootfs_propagation : MS_SLAVE | MS_REC;
 	if (prop & MS_SHARED)
 		prop = MS_SLAVE | MS_REC; /* made shared again in finalize, once the mounts are in place */
-	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+	if (!o->shared_mntns && mount(NULL, "/", NULL, prop, NULL) < 0)
 		return vs_fail(err, errno, "make / %s", (prop & MS_PRIVATE) ? "rprivate" : "rslave");
-	/* pivot_root needs the new root to be a mount point. */
+	/* pivot_root needs the new root to be a mount point; in a shared
+	 * namespace it is the one mount delete has to detach. */
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return vs_fail(err, errno, "bind mount rootfs %s", rootfs);
 	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -83,8 +84,19 @@ static int move_root(const char *rootfs, vs_err *err)
 	return 0;
 }
 
+static int chroot_root(const char *rootfs, vs_err *err)
+{
+	if (chdir(rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return vs_fail(err, errno, "chroot %s", rootfs);
+	return 0;
+}
+
 int vs_rootfs_enter(const vs_rootfs_opts *o, vs_err *err)
 {
+	if (o->joined_mntns)
+		return strcmp(o->cfg->root_path, "/") ? chroot_root(o->cfg->root_path, err) : 0;
+	if (o->shared_mntns)
+		return chroot_root(o->cfg->root_path, err);
 	return o->no_pivot ? move_root(o->cfg->root_path, err) : pivot(o->cfg->root_path, err);
 }
 
@@ -128,7 +140,8 @@ int vs_rootfs_finalize(const vs_rootfs_opts *o, vs_err *err)
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0 &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		return vs_fail(err, errno, "remount the root read-only");
-	if ((lx->rootfs_propagation & MS_SHARED) && mount(NULL, "/", NULL, lx->rootfs_propagation, NULL) < 0)
+	if (!o->shared_mntns && (lx->rootfs_propagation & MS_SHARED) &&
+	    mount(NULL, "/", NULL, lx->rootfs_propagation, NULL) < 0)
 		return vs_fail(err, errno, "make the root shared");
 	return 0;
 }

@@ -248,10 +248,9 @@ static int build(scmp_filter_ctx ctx, const vs_seccomp *sc, uint32_t def, bool *
 	return 0;
 }
 
-int vs_seccomp_load(const vs_seccomp *sc, int *notify_fd, vs_err *err)
+int vs_seccomp_compile(const vs_seccomp *sc, vs_seccomp_filter **out, vs_err *err)
 {
-	if (notify_fd)
-		*notify_fd = -1;
+	*out = NULL;
 	if (vs_seccomp_check(sc, err) < 0)
 		return -1;
 	uint32_t def;
@@ -260,22 +259,45 @@ int vs_seccomp_load(const vs_seccomp *sc, int *notify_fd, vs_err *err)
 	if (!ctx)
 		return vs_fail(err, ENOMEM, "seccomp: create filter");
 	bool has_notify = false;
-	int ret = build(ctx, sc, def, &has_notify, err);
-	if (ret == 0) {
-		int rc = seccomp_load(ctx);
-		if (rc < 0)
-			ret = vs_fail(err, -rc, "seccomp: load filter");
+	if (build(ctx, sc, def, &has_notify, err) < 0) {
+		seccomp_release(ctx);
+		return -1;
 	}
-	if (ret == 0 && has_notify) {
-		/* libseccomp keeps this fd in its global state; the caller owns it now. */
-		int fd = seccomp_notify_fd(ctx);
-		if (fd < 0)
-			ret = vs_fail(err, -fd, "seccomp: get the notify listener fd");
-		else if (notify_fd)
+	*out = (vs_seccomp_filter *)ctx;
+	return 0;
+}
+
+int vs_seccomp_install(vs_seccomp_filter *f, vs_err *err)
+{
+	int rc = seccomp_load((scmp_filter_ctx)f);
+	if (rc < 0)
+		return vs_fail(err, -rc, "seccomp: load filter");
+	return 0;
+}
+
+void vs_seccomp_filter_free(vs_seccomp_filter *f)
+{
+	if (f)
+		seccomp_release((scmp_filter_ctx)f);
+}
+
+int vs_seccomp_load(const vs_seccomp *sc, int *notify_fd, vs_err *err)
+{
+	if (notify_fd)
+		*notify_fd = -1;
+	vs_seccomp_filter *f;
+	if (vs_seccomp_compile(sc, &f, err) < 0)
+		return -1;
+	int ret = vs_seccomp_install(f, err);
+	if (ret == 0) {
+		/* libseccomp keeps a listener fd in its global state when a rule
+		 * notifies; the caller owns it now. */
+		int fd = seccomp_notify_fd((scmp_filter_ctx)f);
+		if (fd >= 0 && notify_fd)
 			*notify_fd = fd;
-		else
+		else if (fd >= 0)
 			close(fd);
 	}
-	seccomp_release(ctx);
+	vs_seccomp_filter_free(f);
 	return ret;
 }

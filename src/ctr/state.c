@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@ int vs_state_create_dir(const char *root, const char *id, char **dir, vs_err *er
 	if (vs_mkdir_p(root, 0711, err) < 0)
 		return -1;
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", root, id);
+	if (vs_path_fmt(path, sizeof(path), err, "%s/%s", root, id) < 0)
+		return -1;
 	if (mkdir(path, 0711) < 0) {
 		if (errno == EEXIST)
 			return vs_fail(err, EEXIST, "container %s already exists", id);
@@ -101,7 +103,8 @@ int vs_state_load(const char *root, const char *id, vs_state *st, vs_err *err)
 	if (vs_id_validate(id, err) < 0)
 		return -1;
 	char dir[PATH_MAX], path[PATH_MAX + 16];
-	snprintf(dir, sizeof(dir), "%s/%s", root, id);
+	if (vs_path_fmt(dir, sizeof(dir), err, "%s/%s", root, id) < 0)
+		return -1;
 	struct stat sb;
 	if (stat(dir, &sb) < 0)
 		return vs_fail(err, ENOENT, "container %s does not exist", id);
@@ -179,7 +182,10 @@ int vs_state_save(const vs_state *st, vs_err *err)
 	struct json_object *o = state_object(st, st->creating ? VS_STATUS_CREATING : VS_STATUS_CREATED, true);
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" VS_STATE_FILE, st->dir);
+	if (vs_path_fmt(path, sizeof(path), err, "%s/" VS_STATE_FILE, st->dir) < 0) {
+		json_object_put(o);
+		return -1;
+	}
 	int rc = vs_write_file_atomic(path, s, strlen(s), 0600, err);
 	json_object_put(o);
 	return rc;
@@ -216,15 +222,35 @@ int vs_state_remove(const vs_state *st, vs_err *err)
 	return vs_rmtree(st->dir, err);
 }
 
+/* "created" means the init is still blocked reading exec.fifo. Its fd is
+ * the only reader left once create has returned, and it closes it as soon
+ * as `start`'s byte arrives: so a fifo that no longer has a reader (open
+ * for writing fails with ENXIO) is a start that happened, even if the
+ * `start` that did it was killed before it could unlink the fifo. */
+static bool init_waits_on_fifo(const char *dir)
+{
+	char fifo[PATH_MAX];
+	if (vs_path_fmt(fifo, sizeof(fifo), NULL, "%s/" VS_EXEC_FIFO, dir) < 0)
+		return false;
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0) {
+		struct stat sb;
+		bool is_fifo = fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
+		close(fd);
+		return is_fifo;
+	}
+	/* ENXIO: no reader; ENOENT: start removed it. Anything else (EACCES
+	 * for a caller that may not open it) falls back to "it exists". */
+	return errno != ENXIO && errno != ENOENT && access(fifo, F_OK) == 0;
+}
+
 vs_status vs_state_status(const vs_state *st)
 {
 	if (!vs_pid_alive(st->pid, st->pid_start))
 		return VS_STATUS_STOPPED;
 	if (st->creating)
 		return VS_STATUS_CREATING;
-	char fifo[PATH_MAX];
-	snprintf(fifo, sizeof(fifo), "%s/" VS_EXEC_FIFO, st->dir);
-	if (access(fifo, F_OK) == 0)
+	if (init_waits_on_fifo(st->dir))
 		return VS_STATUS_CREATED;
 	vs_cgroup *cg = NULL;
 	bool frozen = false;

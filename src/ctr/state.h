@@ -1,8 +1,8 @@
 /* Container state under --root (default /run/vessel): one directory per
  * container holding state.json (written atomically), a copy of config.json
  * and exec.fifo while the container is "created". Status is derived from
- * what is real (is the init process alive, is the fifo there, is the cgroup
- * frozen), so a runtime killed half-way never leaves a state that the next
+ * what is real (is the init process alive, is it still reading the fifo, is
+ * the cgroup frozen), so a runtime killed half-way never leaves a state that the next
  * list/state/delete cannot handle. */
 #ifndef VS_CTR_STATE_H
 #define VS_CTR_STATE_H

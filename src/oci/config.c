@@ -103,7 +103,7 @@ int vs_config_load(const char *bundle, vs_config **out, vs_err *err)
 		return vs_fail(err, errno, "bundle %s", bundle);
 	if (snprintf(path, sizeof(path), "%s/config.json", abs_bundle) >= (int)sizeof(path))
 		return vs_fail(err, ENAMETOOLONG, "bundle %s", bundle);
-	if (vs_read_file(path, &buf, &len, err) < 0)
+	if (vs_read_regular(path, VS_CONFIG_MAX, &buf, &len, err) < 0)
 		return -1;
 	vs_config *c;
 	int rc = vs_config_parse(buf, len, abs_bundle, &c, err);
@@ -113,6 +113,10 @@ int vs_config_load(const char *bundle, vs_config **out, vs_err *err)
 			vs_wrap(err, "config.json");
 		return -1;
 	}
+	if (c->linux_.ns[VS_NS_MNT].enabled && c->linux_.ns[VS_NS_MNT].path) {
+		*out = c; /* root.path names a directory of the joined namespace: resolved there */
+		return 0;
+	}
 	bool exists = stat(c->root_path, &st) == 0;
 	if (!exists || !S_ISDIR(st.st_mode)) {
 		vs_fail(err, VS_EINVAL_CONFIG, "config.json: root.path %s: %s", c->root_path,
@@ -120,6 +124,24 @@ int vs_config_load(const char *bundle, vs_config **out, vs_err *err)
 		vs_config_free(c);
 		return -1;
 	}
+	/* Symlinks in root.path are resolved once, here, as for the bundle:
+	 * the engine binds and pivots into the real directory. (runc refuses
+	 * a symlinked rootfs instead; podman and containerd hand us resolved
+	 * paths, so either way a real directory is what gets used.) */
+	char *real = realpath(c->root_path, NULL);
+	if (!real) {
+		vs_fail(err, errno, "config.json: root.path %s: resolve", c->root_path);
+		vs_config_free(c);
+		return -1;
+	}
+	if (!strcmp(real, "/")) {
+		vs_fail(err, VS_EINVAL_CONFIG, "config.json: root.path %s: is the host's root directory", c->root_path);
+		free(real);
+		vs_config_free(c);
+		return -1;
+	}
+	free(c->root_path);
+	c->root_path = real;
 	*out = c;
 	return 0;
 }

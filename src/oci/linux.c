@@ -50,15 +50,17 @@ static int parse_id_map(struct json_object *o, const char *e, void *elem, vs_err
 {
 	vs_id_map *m = elem;
 	bool c, h, s;
-	if (vs_oci_u32(o, "containerID", e, &m->container_id, &c, err) < 0 ||
-	    vs_oci_u32(o, "hostID", e, &m->host_id, &h, err) < 0 || vs_oci_u32(o, "size", e, &m->size, &s, err) < 0)
+	if (vs_oci_id(o, "containerID", e, &m->container_id, &c, err) < 0 ||
+	    vs_oci_id(o, "hostID", e, &m->host_id, &h, err) < 0 || vs_oci_u32(o, "size", e, &m->size, &s, err) < 0)
 		return -1;
 	if (!c || !h || !s)
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: required field missing", e,
 			       !c ? "containerID" : !h ? "hostID" : "size");
-	if (m->size == 0 || (uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
-	    (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
-		return vs_fail(err, VS_EINVAL_CONFIG, "%s.size: %u is empty or overflows the id range", e, m->size);
+	/* A range may be large ("0 0 4294967295" is the whole id space) but
+	 * must never reach 4294967295 itself, the "no id" value. */
+	if (m->size == 0 || (uint64_t)m->container_id + m->size > UINT32_MAX ||
+	    (uint64_t)m->host_id + m->size > UINT32_MAX)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s.size: %u is empty or reaches past id 4294967294", e, m->size);
 	return 0;
 }
 
@@ -95,8 +97,8 @@ static int parse_device(struct json_object *o, const char *where, vs_device *d, 
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s.%s: required for device type '%c'", where,
 			       has_major ? "minor" : "major", d->type);
 	if (vs_oci_u32(o, "fileMode", where, &d->file_mode, &has_mode, err) < 0 ||
-	    vs_oci_u32(o, "uid", where, &d->uid, &has_uid, err) < 0 ||
-	    vs_oci_u32(o, "gid", where, &d->gid, &has_gid, err) < 0)
+	    vs_oci_id(o, "uid", where, &d->uid, &has_uid, err) < 0 ||
+	    vs_oci_id(o, "gid", where, &d->gid, &has_gid, err) < 0)
 		return -1;
 	if (has_mode && d->file_mode > 07777)
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s: %o is not a permission mode",

@@ -26,6 +26,12 @@ int vs_oci_uint(struct json_object *obj, const char *key, const char *where, uin
 int vs_oci_u32(struct json_object *obj, const char *key, const char *where, uint32_t *out, bool *present,
 	       vs_err *err);
 
+/* A uid or gid: 0..VS_OCI_ID_MAX. (uid_t)-1 means "leave unchanged" to
+ * setresuid and would keep the process root; runc refuses the top half too. */
+#define VS_OCI_ID_MAX 2147483647u
+int vs_oci_id(struct json_object *obj, const char *key, const char *where, uint32_t *out, bool *present,
+	      vs_err *err);
+
 /* Element i of arr must be an object; path is "where[i]". */
 int vs_oci_elem_obj(struct json_object *arr, size_t i, const char *where, struct json_object **out,
 		    vs_err *err);

@@ -18,7 +18,7 @@ static int parse_user(struct json_object *obj, const char *where, vs_process *p,
 	if (!user)
 		return 0;
 	vs_oci_path(u, where, "user");
-	if (vs_oci_u32(user, "uid", u, &p->uid, NULL, err) < 0 || vs_oci_u32(user, "gid", u, &p->gid, NULL, err) < 0)
+	if (vs_oci_id(user, "uid", u, &p->uid, NULL, err) < 0 || vs_oci_id(user, "gid", u, &p->gid, NULL, err) < 0)
 		return -1;
 	bool has_umask;
 	if (vs_oci_u32(user, "umask", u, &p->umask, &has_umask, err) < 0)
@@ -38,8 +38,9 @@ static int parse_user(struct json_object *obj, const char *where, vs_process *p,
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *g = json_object_array_get_idx(gids, i);
 		int64_t v = json_object_get_int64(g);
-		if (!json_object_is_type(g, json_type_int) || v < 0 || v > UINT32_MAX)
-			return vs_fail(err, VS_EINVAL_CONFIG, "%s[%zu]: expected a gid (0..4294967295)", e, i);
+		if (!json_object_is_type(g, json_type_int) || v < 0 || v > VS_OCI_ID_MAX)
+			return vs_fail(err, VS_EINVAL_CONFIG, "%s[%zu]: %s is not a gid (0..%u)", e, i,
+				       json_object_to_json_string(g), VS_OCI_ID_MAX);
 		p->additional_gids[i] = (uint32_t)v;
 		p->n_additional_gids = i + 1;
 	}

@@ -6,16 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* JSON paths only name a field in messages: one too deep to fit is cut
+ * short visibly, with "...". */
+static const char *mark_cut(char *buf, int n)
+{
+	if (n >= VS_OCI_PATH)
+		memcpy(buf + VS_OCI_PATH - 4, "...", 4);
+	return buf;
+}
+
 const char *vs_oci_path(char *buf, const char *where, const char *key)
 {
-	snprintf(buf, VS_OCI_PATH, "%s%s%s", where, *where ? "." : "", key);
-	return buf;
+	return mark_cut(buf, snprintf(buf, VS_OCI_PATH, "%s%s%s", where, *where ? "." : "", key));
 }
 
 const char *vs_oci_path_idx(char *buf, const char *where, size_t i)
 {
-	snprintf(buf, VS_OCI_PATH, "%s[%zu]", where, i);
-	return buf;
+	return mark_cut(buf, snprintf(buf, VS_OCI_PATH, "%s[%zu]", where, i));
 }
 
 static int get_int(struct json_object *obj, const char *key, const char *where, struct json_object **v,
@@ -76,6 +83,20 @@ int vs_oci_u32(struct json_object *obj, const char *key, const char *where, uint
 	uint64_t v;
 	bool have;
 	if (vs_oci_uint(obj, key, where, UINT32_MAX, &v, &have, err) < 0)
+		return -1;
+	if (present)
+		*present = have;
+	if (have)
+		*out = (uint32_t)v;
+	return 0;
+}
+
+int vs_oci_id(struct json_object *obj, const char *key, const char *where, uint32_t *out, bool *present,
+	      vs_err *err)
+{
+	uint64_t v;
+	bool have;
+	if (vs_oci_uint(obj, key, where, VS_OCI_ID_MAX, &v, &have, err) < 0)
 		return -1;
 	if (present)
 		*present = have;

@@ -5,6 +5,17 @@
 #include "vmm/boot.h"
 #include "vmm/layout.h"
 
+int vs_boot_linux_check(const uint8_t *k, size_t len, vs_err *err)
+{
+	if (len >= 4 && !memcmp(k, "\x7f" "ELF", 4))
+		return 0;
+	/* bzImage: boot flag 0xaa55 at 0x1fe, "HdrS" at 0x202. */
+	if (len >= 0x1000 && k[0x1fe] == 0x55 && k[0x1ff] == 0xaa && !memcmp(k + 0x202, "HdrS", 4))
+		return 0;
+	return vs_fail(err, VS_EINVAL_CONFIG,
+		       "kernel image: not a bzImage (no boot flag or HdrS header) nor an ELF file");
+}
+
 int vs_boot_linux(const vs_gmem *mem, const vs_boot_image *img, vs_boot_result *out, vs_err *err)
 {
 	if (img->kernel_len >= 4 && !memcmp(img->kernel, "\x7f" "ELF", 4))

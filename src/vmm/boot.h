@@ -25,6 +25,9 @@ typedef struct vs_boot_result {
 	vs_cpu_entry entry;
 } vs_boot_result;
 
+/* Whether the image is a bzImage or an ELF file at all (by magic), before
+ * any guest memory exists; the loaders check the rest. */
+int vs_boot_linux_check(const uint8_t *kernel, size_t len, vs_err *err);
 /* Detects bzImage vs ELF by magic and loads accordingly. */
 int vs_boot_linux(const vs_gmem *mem, const vs_boot_image *img, vs_boot_result *out, vs_err *err);
 

@@ -81,9 +81,6 @@ int vs_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id,
 
 bool vs_cpuid_xsave_usable(void)
 {
-	const char *env = getenv("VESSEL_VM_XSAVE");
-	if (env && *env)
-		return strcmp(env, "0") != 0;
 	unsigned a, b, c, d;
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 31)))
 		return true; /* bare metal */

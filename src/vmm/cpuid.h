@@ -17,7 +17,7 @@ int vs_cpuid_setup(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned id,
 /* Whether guests may use XSAVE (AVX, PKRU...). False when this host's CPU is
  * emulated by a hypervisor we do not recognise (QEMU TCG: it does not trap a
  * nested guest's XSETBV, so KVM's view of XCR0 goes stale and Linux trips
- * over inconsistent XSAVE sizes). VESSEL_VM_XSAVE=0/1 overrides. */
+ * over inconsistent XSAVE sizes). vs_vmm_options.xsave overrides it. */
 bool vs_cpuid_xsave_usable(void);
 
 /* Exposed for the unit test: rewrite one entry in place. */

@@ -38,27 +38,46 @@ static const unsigned long ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
 };
 
-int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
+/* The API thread (src/vmm/api/server.c): socket I/O and memory, futexes
+ * for the engine's locks, tgkill to kick vCPUs into a pause, getrandom
+ * (json-c seeds its hash tables), and ioctl only for KVM_IRQ_LINE (a key
+ * press raises IRQ 1). */
+static const int api_calls[] = {
+	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_accept4, SYS_futex, SYS_rt_sigreturn, SYS_getrandom,
+	SYS_rt_sigprocmask, SYS_tgkill, SYS_getpid, SYS_gettid, SYS_exit, SYS_restart_syscall,
+	SYS_clock_gettime, SYS_sched_yield, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
+	SYS_set_robust_list, SYS_rseq, SYS_membarrier,
+};
+static const unsigned long api_ioctls[] = {KVM_IRQ_LINE};
+
+static bool listed(const int *calls, size_t n, int nr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (calls[i] == nr)
+			return true;
+	return false;
+}
+
+static int load(const int *calls, size_t n, const int *extra, size_t n_extra, const unsigned long *reqs,
+		size_t n_reqs, bool tsync, const char *what, vs_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
-		return vs_fail(err, ENOMEM, "seccomp: create filter");
-	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (size_t i = 0; r == 0 && i < sizeof(base_calls) / sizeof(base_calls[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_calls[i], 0);
+		return vs_fail(err, ENOMEM, "seccomp: create %s filter", what);
+	int r = tsync ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
 	for (size_t i = 0; r == 0 && i < n_extra; i++) {
-		bool dup = extra[i] == SYS_ioctl; /* ioctl is filtered by request below */
-		for (size_t j = 0; !dup && j < sizeof(base_calls) / sizeof(base_calls[0]); j++)
-			dup = base_calls[j] == extra[i];
-		if (dup)
+		/* ioctl is filtered by request below */
+		if (extra[i] == SYS_ioctl || listed(calls, n, extra[i]) || listed(extra, i, extra[i]))
 			continue;
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, extra[i], 0);
 	}
-	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_ioctl, 1,
-				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, ioctls[i]));
+	for (size_t i = 0; r == 0 && i < n_reqs; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, reqs[i]));
 	for (size_t i = 0; r == 0 && SANITIZER_BUILD && i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
+		if (!listed(calls, n, sanitizer_calls[i]) && !listed(extra, n_extra, sanitizer_calls[i]))
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
 	/* Opening files after set-up is refused, not fatal: glibc's time
 	 * formatting for log lines peeks at /etc/localtime and copes. */
 	if (r == 0 && !SANITIZER_BUILD)
@@ -69,6 +88,23 @@ int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r < 0)
-		return vs_fail(err, -r, "seccomp: load VMM filter");
+		return vs_fail(err, -r, "seccomp: load %s filter", what);
 	return 0;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
+{
+	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), true, "VMM", err);
+}
+
+int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err)
+{
+	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), false, "VMM", err);
+}
+
+int vs_jail_apply_api(vs_err *err)
+{
+	return load(api_calls, N(api_calls), NULL, 0, api_ioctls, N(api_ioctls), false, "API thread", err);
 }

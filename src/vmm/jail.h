@@ -1,15 +1,23 @@
-/* Seccomp jail for the VMM once set-up is done: only the system calls the
- * vCPU loop, the console and the devices use at run time are allowed,
- * ioctl only with KVM_RUN / KVM_IRQ_LINE / terminal requests. Anything else
- * kills the process (SIGSYS). Applied to every thread (TSYNC). */
+/* Seccomp jails for the VMM once set-up is done, one per kind of thread,
+ * as Firecracker has: the VMM thread and each vCPU thread get the VMM list
+ * (the vCPU loop, the console, the devices: ioctl only with KVM_RUN /
+ * KVM_IRQ_LINE / terminal requests), the API thread a smaller one (socket
+ * I/O, kicking vCPUs for a pause, KVM_IRQ_LINE for a key press). Anything
+ * else kills the process (SIGSYS); open/openat fail with EACCES. */
 #ifndef VS_VMM_JAIL_H
 #define VS_VMM_JAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
 
-/* extra: more syscall numbers to allow (device code), may be NULL. */
+/* The VMM list plus `extra` syscall numbers (device code; may be NULL),
+ * on every thread of the process (TSYNC). */
 int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err);
+/* The same list on the calling thread only (and threads it creates later). */
+int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err);
+/* The API thread's list, on the calling thread only. */
+int vs_jail_apply_api(vs_err *err);
 
 #endif

@@ -149,6 +149,9 @@ void vs_vcpu_loop(vs_vcpu *v)
 {
 	bool first = true;
 	while (atomic_load(&v->vm->stop) == VS_STOP_NONE) {
+		vs_vm_pause_point(v->vm);
+		if (atomic_load(&v->vm->stop) != VS_STOP_NONE)
+			return;
 		if (first) {
 			v->first_run_cpu_ns = process_cpu_ns();
 			first = false;

@@ -16,7 +16,7 @@ typedef struct vs_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
-	pthread_barrier_t *gate; /* if set, wait here before the first KVM_RUN */
+	void *opaque; /* the owner's, for its thread function */
 	/* Process CPU time (ns) when this vCPU first entered KVM_RUN. */
 	uint64_t first_run_cpu_ns;
 } vs_vcpu;

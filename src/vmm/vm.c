@@ -38,6 +38,8 @@ int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
+	pthread_mutex_init(&vm->park_mu, NULL);
+	pthread_cond_init(&vm->park_cv, NULL);
 	vs_bus_init(&vm->pio, "pio");
 	vs_bus_init(&vm->mmio, "mmio");
 	if (vs_kvm_open(&vm->kvm_fd, err) < 0)
@@ -47,7 +49,6 @@ int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err)
 		vs_fail(err, errno, "KVM_GET_VCPU_MMAP_SIZE");
 		goto fail;
 	}
-	vm->xsave_ok = vs_cpuid_xsave_usable();
 	if (get_supported_cpuid(vm, err) < 0)
 		goto fail;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -106,6 +107,8 @@ void vs_vm_destroy(vs_vm *vm)
 		close(vm->stop_efd);
 	vs_gmem_destroy(&vm->mem);
 	free(vm->supported_cpuid);
+	pthread_mutex_destroy(&vm->park_mu);
+	pthread_cond_destroy(&vm->park_cv);
 	vm->supported_cpuid = NULL;
 	vm->vm_fd = vm->kvm_fd = vm->stop_efd = -1;
 }
@@ -127,8 +130,52 @@ void vs_vm_request_stop(vs_vm *vm, vs_stop_reason why, int status, const char *m
 	vm->stop_status = status;
 	if (msg)
 		snprintf(vm->stop_msg, sizeof(vm->stop_msg), "%s", msg);
+	/* Parked vCPUs and a waiting pause must see the stop. */
+	pthread_mutex_lock(&vm->park_mu);
+	pthread_cond_broadcast(&vm->park_cv);
+	pthread_mutex_unlock(&vm->park_mu);
 	uint64_t one = 1;
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
 		/* Nothing better to do: the main loop also polls vm->stop. */
 	}
+}
+
+void vs_vm_pause_point(vs_vm *vm)
+{
+	if (!atomic_load(&vm->pause_req))
+		return;
+	pthread_mutex_lock(&vm->park_mu);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->park_cv);
+	while (atomic_load(&vm->pause_req) && atomic_load(&vm->stop) == VS_STOP_NONE)
+		pthread_cond_wait(&vm->park_cv, &vm->park_mu);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->park_mu);
+}
+
+void vs_vm_vcpu_exited(vs_vm *vm)
+{
+	pthread_mutex_lock(&vm->park_mu);
+	vm->exited++;
+	pthread_cond_broadcast(&vm->park_cv);
+	pthread_mutex_unlock(&vm->park_mu);
+}
+
+void vs_vm_pause(vs_vm *vm, unsigned ncpus, void (*kick)(void *, unsigned), void *opaque)
+{
+	atomic_store(&vm->pause_req, 1);
+	for (unsigned i = 0; i < ncpus; i++)
+		kick(opaque, i);
+	pthread_mutex_lock(&vm->park_mu);
+	while (vm->parked + vm->exited < ncpus && atomic_load(&vm->stop) == VS_STOP_NONE)
+		pthread_cond_wait(&vm->park_cv, &vm->park_mu);
+	pthread_mutex_unlock(&vm->park_mu);
+}
+
+void vs_vm_resume(vs_vm *vm)
+{
+	pthread_mutex_lock(&vm->park_mu);
+	atomic_store(&vm->pause_req, 0);
+	pthread_cond_broadcast(&vm->park_cv);
+	pthread_mutex_unlock(&vm->park_mu);
 }

@@ -5,6 +5,7 @@
 #ifndef VS_VMM_VM_H
 #define VS_VMM_VM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,13 +37,29 @@ typedef struct vs_vm {
 	char stop_msg[256];/* VS_STOP_ERROR description */
 	int stop_efd;      /* eventfd written once when stop is first set */
 	bool xsave_ok;     /* expose XSAVE/AVX to guests (vs_cpuid_xsave_usable) */
+	/* Pause: vCPUs park in vs_vm_pause_point while pause_req is set. */
+	pthread_mutex_t park_mu;
+	pthread_cond_t park_cv;
+	_Atomic int pause_req;
+	unsigned parked, exited; /* vCPU threads parked / finished (park_mu) */
 } vs_vm;
+
+/* Called by each vCPU thread between KVM_RUNs: while a pause is requested
+ * (and the VM is not stopping) the thread waits here, counted as parked. */
+void vs_vm_pause_point(vs_vm *vm);
+/* A vCPU thread is done for good (counts as parked for a pause). */
+void vs_vm_vcpu_exited(vs_vm *vm);
+/* Ask every vCPU to park and wait until all of them are parked or gone, or
+ * the VM stops; `kick` makes each vCPU leave KVM_RUN. Resume lets them go. */
+void vs_vm_pause(vs_vm *vm, unsigned ncpus, void (*kick)(void *, unsigned), void *opaque);
+void vs_vm_resume(vs_vm *vm);
 
 /* Open /dev/kvm, check the API version and the capabilities the VMM needs. */
 int vs_kvm_open(int *kvm_fd, vs_err *err);
 int vs_kvm_check_cap(int kvm_fd, int cap);
 
-/* Create the VM with `mem_size` bytes of RAM, irqchip and PIT. */
+/* Create the VM with `mem_size` bytes of RAM, irqchip and PIT. xsave_ok
+ * is left false: the caller decides (vs_cpuid_xsave_usable). */
 int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err);
 void vs_vm_destroy(vs_vm *vm);
 

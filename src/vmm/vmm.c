@@ -1,56 +1,32 @@
-/* Wiring: guest memory, devices, ACPI, boot image and vCPUs for one run,
- * then the main loop (console input, signals, stop) and teardown. */
+/* The engine's handle and its lifecycle: configuration before boot, start
+ * (build the machine, start the vCPUs behind a gate until the jail is on),
+ * pause/resume (vCPUs parked between KVM_RUNs), the main loop (console
+ * input, signals, the panic grace period) and teardown. Building the
+ * machine itself is vmm_build.c. */
 #include "vmm/vmm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/acpi.h"
-#include "vmm/boot.h"
-#include "vmm/console.h"
-#include "vmm/dev/legacy.h"
-#include "vmm/dev/serial.h"
+#include "vmm/cpuid.h"
 #include "vmm/dev/virtio.h"
-#include "vmm/hostinfo.h"
 #include "vmm/jail.h"
-#include "vmm/layout.h"
-#include "vmm/vcpu.h"
+#include "vmm/vmm_int.h"
 
-#define MAX_CPUS 32
 /* After the panic banner, how long the guest may keep printing (its stack
  * trace) before the VMM ends the run itself. */
 #define PANIC_GRACE_NS 2000000000ull
 
 static const char machine_cmdline[] = "console=ttyS0 reboot=k panic=-1 pci=off 8250.nr_uarts=1 "
 				      "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
-
-typedef struct vmm {
-	const vs_vmm_config *cfg;
-	vs_vm vm;
-	vs_vcpu vcpus[MAX_CPUS];
-	unsigned ncpus;
-	vs_serial serial;
-	vs_i8042 i8042;
-	vs_acpi_pm pm;
-	vs_pvpanic pvpanic;
-	vs_debug_exit dbg;
-	vs_console console;
-	vs_acpi_config acpi;
-	pthread_barrier_t go; /* vCPU threads wait here until the jail is on */
-	bool virtio_added;
-} vmm;
 
 int vs_vmm_cmdline(const char *user, char *buf, size_t len, vs_err *err)
 {
@@ -67,143 +43,468 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void on_pvpanic(void *opaque)
+/* "1 TiB", "16385 KiB": the largest unit that divides the size. */
+static const char *size_str(uint64_t b, char *buf, size_t len)
 {
-	atomic_store(&((vs_console *)opaque)->panicked, 1);
+	static const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	unsigned u = 0;
+	while (u < 6 && b && b % 1024 == 0)
+		b /= 1024, u++;
+	snprintf(buf, len, "%llu %s", (unsigned long long)b, units[u]);
+	return buf;
 }
 
-/* Legacy devices, then virtio: each --disk, each --net, one rng. */
-static int add_devices(vmm *m, vs_err *err)
+int vs_vmm_check_memory(uint64_t size, const char *what, vs_err *err)
 {
-	const vs_vmm_config *cfg = m->cfg;
-	vs_vm *vm = &m->vm;
-	if (vs_serial_add(&m->serial, &vm->pio, VS_COM1_PORT, vs_vm_irq(vm, VS_COM1_GSI), vs_console_out,
-			  &m->console, err) < 0 ||
-	    vs_i8042_add(&m->i8042, vm, err) < 0)
-		return -1;
-	if (cfg->ring3) {
-		if (vs_debug_exit_add(&m->dbg, vm, err) < 0)
-			return -1;
-	} else if (vs_acpi_pm_add(&m->pm, vm, err) < 0 ||
-		   vs_pvpanic_add(&m->pvpanic, &vm->pio, on_pvpanic, &m->console, err) < 0) {
-		return -1;
+	char s[32], host[32];
+	if (size < VS_VMM_MIN_MEMORY)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s: %s is less than the %s a guest needs", what,
+			       size_str(size, s, sizeof(s)), size_str(VS_VMM_MIN_MEMORY, host, sizeof(host)));
+	if (size % 4096)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s: %s is not a whole number of 4 KiB pages", what,
+			       size_str(size, s, sizeof(s)));
+	/* Guest RAM is mapped lazily, so nothing fails at start; but a guest
+	 * that uses more than the host has only meets the OOM killer. */
+	struct sysinfo si;
+	if (sysinfo(&si) == 0 && size / si.mem_unit > si.totalram) {
+		uint64_t total = (uint64_t)si.totalram * si.mem_unit;
+		snprintf(host, sizeof(host), "%.1f GiB", (double)total / (1ull << 30));
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s: %s is more than this host's %s of RAM", what,
+			       size_str(size, s, sizeof(s)), host);
 	}
-	m->acpi.pvpanic = !cfg->ring3;
-	unsigned n = cfg->n_disks + cfg->n_nets + 1;
-	if (n > VS_ACPI_MAX_DEVS || VS_VIRTIO_GSI_BASE + n - 1 > VS_VIRTIO_GSI_MAX)
-		return vs_fail(err, EINVAL, "%u virtio devices: at most %u supported", n,
-			       VS_VIRTIO_GSI_MAX - VS_VIRTIO_GSI_BASE + 1);
-	m->virtio_added = true;
-	for (unsigned i = 0; i < n; i++) {
-		vs_virtio_env env = {
-			.mem = &vm->mem,
-			.mmio = &vm->mmio,
-			.irq = vs_vm_irq(vm, VS_VIRTIO_GSI_BASE + i),
-			.mmio_base = VS_VIRTIO_MMIO_BASE + (uint64_t)i * VS_VIRTIO_MMIO_SIZE,
-		};
-		int r;
-		if (i < cfg->n_disks)
-			r = vs_virtio_blk_add(&env, cfg->disks[i].path, cfg->disks[i].readonly, err);
-		else if (i < cfg->n_disks + cfg->n_nets)
-			r = vs_virtio_net_add(&env, cfg->nets[i - cfg->n_disks].tap, cfg->nets[i - cfg->n_disks].mac,
-					      err);
-		else
-			r = vs_virtio_rng_add(&env, err);
-		if (r < 0)
-			return -1;
-		m->acpi.virtio_base[i] = env.mmio_base;
-		m->acpi.virtio_gsi[i] = env.irq.gsi;
-	}
-	m->acpi.n_virtio = n;
 	return 0;
 }
 
-/* Map a whole file read-only: the loaders copy straight from the page
- * cache into guest memory (no intermediate buffer to fault in). */
-static int map_file(const char *path, char **out, size_t *len, vs_err *err)
+static void wake(vs_vmm *m)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vs_fail(err, errno, "open %s", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		int e = errno;
-		close(fd);
-		return vs_fail(err, S_ISREG(st.st_mode) ? (e ? e : EINVAL) : EINVAL, "%s: not a non-empty regular file",
-			       path);
+	uint64_t one = 1;
+	if (write(m->wake_efd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; vs_vmm_wait re-reads the state anyway. */
 	}
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	int e = errno;
-	close(fd);
-	if (p == MAP_FAILED)
-		return vs_fail(err, e, "map %s", path);
-	*out = p;
-	*len = (size_t)st.st_size;
+}
+
+vs_vmm *vs_vmm_new(const vs_vmm_options *opts, vs_err *err)
+{
+	vs_vmm *m = calloc(1, sizeof(*m));
+	if (!m) {
+		vs_fail(err, ENOMEM, "allocate VMM state");
+		return NULL;
+	}
+	m->opts = *opts;
+	m->spec.cpus = 1;
+	m->spec.mem_size = VS_VMM_DEFAULT_MEMORY;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->start_cv, NULL);
+	m->owner = pthread_self();
+	pthread_mutex_init(&m->gate_mu, NULL);
+	pthread_cond_init(&m->gate_cv, NULL);
+	sigset_t stopset;
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGINT);
+	sigaddset(&stopset, SIGTERM);
+	/* SIGINT/SIGTERM only via the signalfd, on every thread made later. */
+	pthread_sigmask(SIG_BLOCK, &stopset, &m->old_mask);
+	signal(SIGPIPE, SIG_IGN);
+	m->sigfd = signalfd(-1, &stopset, SFD_CLOEXEC | SFD_NONBLOCK);
+	m->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->sigfd < 0 || m->wake_efd < 0) {
+		vs_fail(err, errno, "create the VMM's signal and event fds");
+		vs_vmm_destroy(m);
+		return NULL;
+	}
+	if (vs_vcpu_signals_init(err) < 0) {
+		vs_vmm_destroy(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int preboot(vs_vmm *m, const char *what, vs_err *err)
+{
+	if (m->state == VS_VMM_NOT_STARTED)
+		return 0;
+	return vs_fail(err, VS_EINVAL_CONFIG, "set %s: not possible after the VM has started", what);
+}
+
+static int copy_str(char *dst, size_t cap, const char *src, const char *what, vs_err *err)
+{
+	size_t n = src ? strlen(src) : 0;
+	if (n >= cap)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s: longer than %zu bytes", what, cap - 1);
+	memcpy(dst, src ? src : "", n + 1);
 	return 0;
 }
 
-static void unmap_file(char *p, size_t len)
+int vs_vmm_set_boot(vs_vmm *m, const char *kernel, const char *initrd, const char *cmdline, bool ring3,
+		    vs_err *err)
 {
-	if (p)
-		munmap(p, len);
-}
-
-static int load_guest(vmm *m, vs_boot_result *boot, vs_vmm_result *res, vs_err *err)
-{
-	const vs_vmm_config *cfg = m->cfg;
-	char *kernel = NULL, *initrd = NULL;
-	size_t klen = 0, ilen = 0;
-	int r = -1;
-	if (map_file(cfg->ring3 ? cfg->ring3 : cfg->kernel, &kernel, &klen, err) < 0)
-		goto out;
-	if (cfg->ring3) {
-		r = vs_cpu_write_tables(&m->vm.mem, VS_CPU_RING3_64, err);
-		if (r == 0)
-			r = vs_boot_ring3(&m->vm.mem, (uint8_t *)kernel, klen, m->acpi.n_virtio, boot, err);
-		goto out;
+	vs_vmm_spec s;
+	pthread_mutex_lock(&m->mu);
+	int r = preboot(m, "the boot source", err);
+	if (r == 0 && (!kernel || !*kernel))
+		r = vs_fail(err, VS_EINVAL_CONFIG, "boot source: no kernel image path");
+	if (r == 0)
+		r = copy_str(s.kernel, sizeof(s.kernel), kernel, "kernel image path", err);
+	if (r == 0)
+		r = copy_str(s.initrd, sizeof(s.initrd), initrd, "initrd path", err);
+	if (r == 0)
+		r = copy_str(s.cmdline, sizeof(s.cmdline), cmdline, "boot arguments", err);
+	if (r == 0) {
+		memcpy(m->spec.kernel, s.kernel, sizeof(s.kernel));
+		memcpy(m->spec.initrd, s.initrd, sizeof(s.initrd));
+		memcpy(m->spec.cmdline, s.cmdline, sizeof(s.cmdline));
+		m->spec.ring3 = ring3;
+		m->have_boot = true;
 	}
-	if (cfg->initrd && map_file(cfg->initrd, &initrd, &ilen, err) < 0)
-		goto out;
-	vs_boot_image img = {.kernel = (uint8_t *)kernel, .kernel_len = klen,
-			     .initrd = (uint8_t *)initrd, .initrd_len = ilen, .cmdline = res->cmdline};
-	if (vs_vmm_cmdline(cfg->cmdline, res->cmdline, sizeof(res->cmdline), err) < 0 ||
-	    vs_acpi_write(&m->vm.mem, &m->acpi, &img.rsdp_addr, err) < 0)
-		goto out;
-	if (vs_boot_linux(&m->vm.mem, &img, boot, err) < 0) {
-		vs_wrap(err, "%s", cfg->kernel);
-		goto out;
-	}
-	r = vs_cpu_write_tables(&m->vm.mem, boot->mode, err);
-out:
-	unmap_file(kernel, klen);
-	unmap_file(initrd, ilen);
+	pthread_mutex_unlock(&m->mu);
 	return r;
+}
+
+int vs_vmm_set_machine(vs_vmm *m, unsigned cpus, uint64_t mem_size, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r = preboot(m, "the machine configuration", err);
+	if (r == 0 && (cpus == 0 || cpus > VS_VMM_MAX_CPUS))
+		r = vs_fail(err, VS_EINVAL_CONFIG, "%u vCPUs: must be 1..%d", cpus, VS_VMM_MAX_CPUS);
+	if (r == 0)
+		r = vs_vmm_check_memory(mem_size, "guest memory", err);
+	if (r == 0) {
+		m->spec.cpus = cpus;
+		m->spec.mem_size = mem_size;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+static int put_device_locked(vs_vmm *m, const vs_vmm_device *d, vs_err *err)
+{
+	const char *what = d->kind == VS_VMM_DEV_BLOCK ? "drive" : "network interface";
+	if (preboot(m, what, err) < 0)
+		return -1;
+	if (!d->id[0] || !memchr(d->id, 0, sizeof(d->id)))
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s: id must be 1..%d characters", what, VS_VMM_ID_MAX - 1);
+	if (!d->path[0] || !memchr(d->path, 0, sizeof(d->path)))
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: no %s", what, d->id,
+			       d->kind == VS_VMM_DEV_BLOCK ? "path on the host" : "host device name");
+	if (d->kind == VS_VMM_DEV_NET && strlen(d->path) >= 16)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: tap name %s is longer than 15 characters", what, d->id,
+			       d->path);
+	unsigned same_kind = 0, at = m->spec.n_devs;
+	for (unsigned i = 0; i < m->spec.n_devs; i++) {
+		const vs_vmm_device *o = &m->spec.devs[i];
+		if (o->kind != d->kind)
+			continue;
+		if (!strcmp(o->id, d->id))
+			at = i;
+		else if (d->kind == VS_VMM_DEV_BLOCK && d->root && o->root)
+			return vs_fail(err, VS_EINVAL_CONFIG, "drive %s: drive %s is already the root device", d->id,
+				       o->id);
+		same_kind++;
+	}
+	unsigned max = d->kind == VS_VMM_DEV_BLOCK ? VS_VMM_MAX_DISKS : VS_VMM_MAX_NETS;
+	if (at == m->spec.n_devs && same_kind >= max)
+		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: at most %u of them", what, d->id, max);
+	m->spec.devs[at] = *d;
+	static const uint8_t zero[6];
+	if (d->kind == VS_VMM_DEV_NET && !memcmp(d->mac, zero, 6)) {
+		/* No MAC given: 52:54:00 + a hash of the tap name (stable across runs). */
+		uint32_t h = 2166136261u;
+		for (const char *c = d->path; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619u;
+		uint8_t def[6] = {0x52, 0x54, 0x00, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h};
+		memcpy(m->spec.devs[at].mac, def, 6);
+	}
+	if (at == m->spec.n_devs)
+		m->spec.n_devs++;
+	return 0;
+}
+
+int vs_vmm_put_device(vs_vmm *m, const vs_vmm_device *d, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r = put_device_locked(m, d, err);
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+vs_vmm_state vs_vmm_state_of(vs_vmm *m)
+{
+	pthread_mutex_lock(&m->mu);
+	vs_vmm_state s = m->state;
+	pthread_mutex_unlock(&m->mu);
+	return s;
+}
+
+bool vs_vmm_jailed(vs_vmm *m)
+{
+	pthread_mutex_lock(&m->mu);
+	bool j = m->jailed;
+	pthread_mutex_unlock(&m->mu);
+	return j;
+}
+
+void vs_vmm_describe(vs_vmm *m, vs_vmm_spec *out)
+{
+	pthread_mutex_lock(&m->mu);
+	*out = m->spec;
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void open_gate(vs_vmm *m)
+{
+	pthread_mutex_lock(&m->gate_mu);
+	m->gate_open = true;
+	pthread_cond_broadcast(&m->gate_cv);
+	pthread_mutex_unlock(&m->gate_mu);
 }
 
 static void *vcpu_thread(void *arg)
 {
 	vs_vcpu *v = arg;
-	pthread_barrier_wait(v->gate);
-	vs_vcpu_loop(v);
+	vs_vmm *m = v->opaque;
+	/* Each vCPU thread jails itself (its own filter, as Firecracker's
+	 * vCPU threads have) before it may run the guest. */
+	vs_err jerr = {0};
+	bool ok = !m->jail_on || vs_jail_apply_self(m->jail_extra, m->n_jail_extra, &jerr) == 0;
+	pthread_mutex_lock(&m->gate_mu);
+	m->ready++;
+	if (!ok && !m->jail_failed) {
+		m->jail_failed = true;
+		m->jail_err = jerr;
+	}
+	pthread_cond_broadcast(&m->gate_cv);
+	while (!m->gate_open)
+		pthread_cond_wait(&m->gate_cv, &m->gate_mu);
+	pthread_mutex_unlock(&m->gate_mu);
+	if (ok)
+		vs_vcpu_loop(v);
 	/* One vCPU leaving ends the VM: the others are kicked by the main loop. */
 	if (atomic_load(&v->vm->stop) == VS_STOP_NONE)
 		vs_vm_request_stop(v->vm, VS_STOP_ERROR, VS_VM_EXIT_VMM, "vCPU thread ended");
+	vs_vm_vcpu_exited(v->vm);
 	return NULL;
 }
 
+static void join_vcpus(vs_vmm *m)
+{
+	for (unsigned i = 0; i < m->started; i++) {
+		vs_vcpu_kick(&m->vcpus[i]);
+		pthread_join(m->vcpus[i].thread, NULL);
+		m->vcpus[i].thread_started = false;
+	}
+	m->started = 0;
+}
+
+/* Undo a (partial) build: nothing of the machine is left. */
+static void teardown(vs_vmm *m)
+{
+	if (!m->built)
+		return;
+	if (m->started) {
+		vs_vm_request_stop(&m->vm, VS_STOP_ERROR, VS_VM_EXIT_VMM, "VM torn down");
+		open_gate(m);
+		join_vcpus(m);
+	}
+	vs_console_restore(&m->console);
+	for (unsigned i = 0; i < m->made; i++)
+		vs_vcpu_destroy(&m->vcpus[i]);
+	if (m->virtio_added)
+		vs_virtio_destroy_all(&m->vm.mmio);
+	vs_vm_destroy(&m->vm);
+	m->built = m->virtio_added = m->gate_open = false;
+	m->made = 0;
+}
+
+static int start_threads(vs_vmm *m, vs_err *err)
+{
+	m->gate_open = m->jail_failed = false;
+	m->ready = 0;
+	m->jail_on = !m->opts.no_jail;
+	size_t nv = 0;
+	const int *virtio = vs_virtio_syscalls(&nv);
+	if (nv + m->opts.n_jail_extra > sizeof(m->jail_extra) / sizeof(m->jail_extra[0]))
+		return vs_fail(err, E2BIG, "seccomp: %zu extra system calls", nv + m->opts.n_jail_extra);
+	memcpy(m->jail_extra, virtio, nv * sizeof(int));
+	if (m->opts.n_jail_extra)
+		memcpy(m->jail_extra + nv, m->opts.jail_extra, m->opts.n_jail_extra * sizeof(int));
+	m->n_jail_extra = nv + m->opts.n_jail_extra;
+	for (; m->started < m->ncpus; m->started++) {
+		vs_vcpu *v = &m->vcpus[m->started];
+		v->opaque = m;
+		int e = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (e)
+			return vs_fail(err, e, "start vCPU %u thread", m->started);
+		v->thread_started = true;
+	}
+	pthread_mutex_lock(&m->gate_mu);
+	while (m->ready < m->started)
+		pthread_cond_wait(&m->gate_cv, &m->gate_mu);
+	bool failed = m->jail_failed;
+	if (failed && err)
+		*err = m->jail_err;
+	pthread_mutex_unlock(&m->gate_mu);
+	if (failed)
+		return vs_wrap(err, "vCPU thread");
+	/* Then this thread (the VMM's main loop) jails itself. */
+	if (m->jail_on) {
+		if (vs_jail_apply_self(m->jail_extra, m->n_jail_extra, err) < 0)
+			return -1;
+		m->jailed = true;
+	}
+	return 0;
+}
+
+static int start_locked(vs_vmm *m, vs_err *err)
+{
+	if (m->state != VS_VMM_NOT_STARTED)
+		return vs_fail(err, VS_EINVAL_CONFIG, "start the VM: it has already started");
+	if (!m->have_boot)
+		return vs_fail(err, VS_EINVAL_CONFIG, "start the VM: no boot source (kernel image) configured");
+	if (atomic_load(&m->stop_pending))
+		return vs_fail(err, ECANCELED, "start the VM: the VMM is stopping");
+	const vs_vmm_spec *s = &m->spec;
+	/* The request's own files first, the host's KVM last. */
+	vs_guest_files files;
+	if (vs_vmm_map_files(s, &files, err) < 0)
+		return -1;
+	if (vs_vmm_check_disks(s, err) < 0 || vs_vmm_check_kvm(s, m->opts.allow_pvm, err) < 0) {
+		vs_vmm_unmap_files(&files);
+		return -1;
+	}
+	m->ncpus = s->ring3 ? 1 : s->cpus;
+	memset(&m->acpi, 0, sizeof(m->acpi));
+	m->acpi.ncpus = m->ncpus;
+	m->cmdline[0] = 0;
+	vs_console_init(&m->console, m->opts.in_fd, m->opts.console ? m->opts.out_fd : -1);
+	vs_boot_result boot;
+	if (vs_vm_create(&m->vm, s->mem_size, err) < 0) {
+		vs_vmm_unmap_files(&files);
+		return -1;
+	}
+	m->built = true;
+	m->vm.xsave_ok = m->opts.xsave < 0 ? vs_cpuid_xsave_usable() : m->opts.xsave > 0;
+	int r = vs_vmm_add_devices(m, err);
+	if (r == 0)
+		r = vs_vmm_load_guest(m, &files, &boot, err);
+	vs_vmm_unmap_files(&files);
+	for (; r == 0 && m->made < m->ncpus; m->made++)
+		r = vs_vcpu_create(&m->vcpus[m->made], &m->vm, m->made, m->ncpus, err);
+	if (r == 0)
+		r = vs_cpu_set_boot_regs(m->vcpus[0].fd, boot.mode, &boot.entry, err);
+	if (r == 0)
+		r = start_threads(m, err);
+	if (r < 0) {
+		teardown(m);
+		return -1;
+	}
+	if (m->opts.console)
+		vs_console_raw(&m->console);
+	m->state = VS_VMM_RUNNING;
+	open_gate(m);
+	return 0;
+}
+
+int vs_vmm_start(vs_vmm *m, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r;
+	if (pthread_equal(pthread_self(), m->owner)) {
+		r = start_locked(m, err);
+	} else if (m->state != VS_VMM_NOT_STARTED || m->start_req) {
+		r = vs_fail(err, VS_EINVAL_CONFIG, "start the VM: it has already %s",
+			    m->state == VS_VMM_NOT_STARTED ? "been asked to start" : "started");
+	} else {
+		/* The owner builds the VM (this thread's jail, if any, could
+		 * not): hand it over and wait for the outcome. */
+		m->start_req = true;
+		m->start_done = false;
+		wake(m);
+		while (!m->start_done)
+			pthread_cond_wait(&m->start_cv, &m->mu);
+		r = m->start_rc;
+		if (r < 0 && err)
+			*err = m->start_err;
+		m->start_req = false;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (r == 0)
+		wake(m);
+	return r;
+}
+
+static void kick_one(void *opaque, unsigned i)
+{
+	vs_vcpu_kick(&((vs_vmm *)opaque)->vcpus[i]);
+}
+
+static int running_or_paused(vs_vmm *m, const char *op, vs_err *err)
+{
+	if (m->state == VS_VMM_RUNNING || m->state == VS_VMM_PAUSED)
+		return 0;
+	return vs_fail(err, VS_EINVAL_CONFIG, "%s: the VM is %s", op,
+		       m->state == VS_VMM_NOT_STARTED ? "not started" : "stopped");
+}
+
+int vs_vmm_pause(vs_vmm *m, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r = running_or_paused(m, "pause the VM", err);
+	if (r == 0 && m->state == VS_VMM_RUNNING) {
+		vs_vm_pause(&m->vm, m->ncpus, kick_one, m);
+		m->state = VS_VMM_PAUSED;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+int vs_vmm_resume(vs_vmm *m, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r = running_or_paused(m, "resume the VM", err);
+	if (r == 0 && m->state == VS_VMM_PAUSED) {
+		vs_vm_resume(&m->vm);
+		m->state = VS_VMM_RUNNING;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+int vs_vmm_ctrl_alt_del(vs_vmm *m, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r = running_or_paused(m, "send Ctrl+Alt+Del", err);
+	if (r == 0)
+		vs_i8042_ctrl_alt_del(&m->i8042);
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+void vs_vmm_stop(vs_vmm *m, int status, const char *why)
+{
+	pthread_mutex_lock(&m->mu);
+	if (m->state == VS_VMM_NOT_STARTED) {
+		snprintf(m->stop_why, sizeof(m->stop_why), "%s", why ? why : "");
+		atomic_store(&m->stop_pending, status + 1);
+		wake(m);
+	} else if (m->built) {
+		vs_vm_request_stop(&m->vm, VS_STOP_EXIT, status, why);
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
 /* Forward console input and wait for a stop reason or a signal. */
-static void main_loop(vmm *m, int sigfd)
+static void main_loop(vs_vmm *m)
 {
 	uint8_t buf[256];
 	size_t have = 0, at = 0;
-	bool in_open = m->cfg->console && m->cfg->in_fd >= 0;
+	bool in_open = m->opts.console && m->opts.in_fd >= 0;
 	uint64_t panic_at = 0;
 	while (atomic_load(&m->vm.stop) == VS_STOP_NONE) {
 		if (have > at)
 			at += vs_serial_input(&m->serial, buf + at, have - at);
-		struct pollfd p[3] = {{m->vm.stop_efd, POLLIN, 0}, {sigfd, POLLIN, 0}, {-1, POLLIN, 0}};
+		struct pollfd p[3] = {{m->vm.stop_efd, POLLIN, 0}, {m->sigfd, POLLIN, 0}, {-1, POLLIN, 0}};
 		if (in_open && have == at)
-			p[2].fd = m->cfg->in_fd;
+			p[2].fd = m->opts.in_fd;
 		/* Retry pending input (guest drains the FIFO) and watch the
 		 * panic grace period without a timer fd. */
 		int timeout = (have > at || atomic_load(&m->console.panicked)) ? 50 : -1;
@@ -211,11 +512,11 @@ static void main_loop(vmm *m, int sigfd)
 			break;
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+			if (read(m->sigfd, &si, sizeof(si)) == sizeof(si))
 				vs_vm_request_stop(&m->vm, VS_STOP_SIGNAL, 128 + (int)si.ssi_signo, NULL);
 		}
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(m->cfg->in_fd, buf, sizeof(buf));
+			ssize_t n = read(m->opts.in_fd, buf, sizeof(buf));
 			if (n <= 0)
 				in_open = false; /* EOF: the guest just gets no more input */
 			else
@@ -230,7 +531,7 @@ static void main_loop(vmm *m, int sigfd)
 	}
 }
 
-static void result_from_stop(vmm *m, vs_vmm_result *res)
+static void result_from_stop(vs_vmm *m, vs_vmm_result *res)
 {
 	vs_vm *vm = &m->vm;
 	bool panicked = atomic_load(&m->console.panicked);
@@ -243,6 +544,7 @@ static void result_from_stop(vmm *m, vs_vmm_result *res)
 	case VS_STOP_EXIT:
 	case VS_STOP_SIGNAL:
 		res->status = vm->stop_status;
+		snprintf(res->msg, sizeof(res->msg), "%s", vm->stop_msg);
 		break;
 	default:
 		res->status = vm->stop_status ? vm->stop_status : VS_VM_EXIT_VMM;
@@ -250,129 +552,79 @@ static void result_from_stop(vmm *m, vs_vmm_result *res)
 	}
 }
 
-static void measure(vmm *m, vs_vmm_result *res)
+/* Before start: a signal or vs_vmm_stop ends the wait. Returns 1 once the
+ * VM runs, 0 with *res filled if it never will. */
+static int wait_for_start(vs_vmm *m, vs_vmm_result *res)
 {
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		res->max_rss_kib = (uint64_t)ru.ru_maxrss;
-	res->startup_cpu_ns = m->vcpus[0].first_run_cpu_ns;
-	static unsigned char vec[4096];
-	uint64_t resident = 0;
-	for (unsigned i = 0; i < m->vm.mem.n_regions; i++) {
-		const vs_gmem_region *r = &m->vm.mem.regions[i];
-		for (uint64_t off = 0; off < r->size; off += sizeof(vec) * 4096ull) {
-			uint64_t chunk = r->size - off < sizeof(vec) * 4096ull ? r->size - off : sizeof(vec) * 4096ull;
-			if (mincore(r->host + off, chunk, vec) < 0)
-				break;
-			for (uint64_t p = 0; p < chunk / 4096; p++)
-				resident += vec[p] & 1;
+	for (;;) {
+		pthread_mutex_lock(&m->mu);
+		int pending = atomic_load(&m->stop_pending);
+		if (m->start_req && !m->start_done) {
+			if (pending)
+				m->start_rc = vs_fail(&m->start_err, ECANCELED, "start the VM: the VMM is stopping");
+			else
+				m->start_rc = start_locked(m, &m->start_err);
+			m->start_done = true;
+			pthread_cond_broadcast(&m->start_cv);
 		}
+		vs_vmm_state st = m->state;
+		if (st == VS_VMM_NOT_STARTED && pending) {
+			res->status = pending - 1;
+			snprintf(res->msg, sizeof(res->msg), "%s", m->stop_why);
+			m->state = VS_VMM_STOPPED;
+		}
+		pthread_mutex_unlock(&m->mu);
+		if (st != VS_VMM_NOT_STARTED)
+			return st == VS_VMM_STOPPED ? 0 : 1;
+		if (pending)
+			return 0;
+		struct pollfd p[2] = {{m->wake_efd, POLLIN, 0}, {m->sigfd, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return 0;
+		uint64_t v;
+		if (p[0].revents & POLLIN && read(m->wake_efd, &v, sizeof(v)) < 0) {
+			/* Spurious: the state is read again. */
+		}
+		struct signalfd_siginfo si;
+		if (p[1].revents & POLLIN && read(m->sigfd, &si, sizeof(si)) == sizeof(si))
+			vs_vmm_stop(m, 128 + (int)si.ssi_signo, NULL);
 	}
-	res->guest_rss_kib = resident * 4;
 }
 
-static int run_vcpus(vmm *m, vs_vmm_result *res, vs_err *err)
+int vs_vmm_wait(vs_vmm *m, vs_vmm_result *res, vs_err *err)
 {
-	sigset_t stopset, kick;
-	sigemptyset(&stopset);
-	sigaddset(&stopset, SIGINT);
-	sigaddset(&stopset, SIGTERM);
-	sigemptyset(&kick);
-	sigaddset(&kick, VS_VCPU_KICK_SIGNAL);
-	/* Threads inherit: SIGINT/SIGTERM only via the signalfd, kicks only
-	 * on vCPU threads (unblocked there by the thread mask below). */
-	sigset_t old;
-	pthread_sigmask(SIG_BLOCK, &stopset, &old);
-	signal(SIGPIPE, SIG_IGN);
-	int sigfd = signalfd(-1, &stopset, SFD_CLOEXEC);
-	if (sigfd < 0 || vs_vcpu_signals_init(err) < 0) {
-		if (sigfd < 0)
-			vs_fail(err, errno, "signalfd");
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return -1;
-	}
-	pthread_barrier_init(&m->go, NULL, m->ncpus + 1);
-	unsigned started = 0;
-	int r = 0;
-	for (; started < m->ncpus; started++) {
-		m->vcpus[started].gate = &m->go;
-		int e = pthread_create(&m->vcpus[started].thread, NULL, vcpu_thread, &m->vcpus[started]);
-		if (e) {
-			r = vs_fail(err, e, "start vCPU %u thread", started);
-			break;
-		}
-		m->vcpus[started].thread_started = true;
-	}
-	if (r == 0 && !m->cfg->no_jail) {
-		size_t n = 0;
-		const int *extra = vs_virtio_syscalls(&n);
-		r = vs_jail_apply(extra, n, err);
-	}
-	if (r < 0)
-		vs_vm_request_stop(&m->vm, VS_STOP_ERROR, VS_VM_EXIT_VMM, "set-up failed");
-	if (started == m->ncpus) {
-		if (m->cfg->console)
-			vs_console_raw(&m->console);
-		pthread_barrier_wait(&m->go);
-		if (r == 0)
-			main_loop(m, sigfd);
-	}
-	/* else: threads that started are stuck at the barrier; the process
-	 * is about to exit with an error, which ends them. */
-	for (unsigned i = 0; i < started && started == m->ncpus; i++) {
-		vs_vcpu_kick(&m->vcpus[i]);
-		pthread_join(m->vcpus[i].thread, NULL);
-	}
-	vs_console_restore(&m->console);
-	close(sigfd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == 0) {
-		result_from_stop(m, res);
-		measure(m, res);
-	}
-	return r;
-}
-
-int vs_vmm_run(const vs_vmm_config *cfg, vs_vmm_result *res, vs_err *err)
-{
+	(void)err;
 	memset(res, 0, sizeof(*res));
-	if (cfg->cpus == 0 || cfg->cpus > MAX_CPUS)
-		return vs_fail(err, EINVAL, "--cpus %u: must be 1..%d", cfg->cpus, MAX_CPUS);
-	if (!cfg->ring3 && !cfg->allow_pvm) {
-		vs_hostinfo hi;
-		vs_hostinfo_probe(&hi);
-		if (hi.kvm_pvm)
-			return vs_fail(err, VS_ENOTSUP_HOST,
-				       "/dev/kvm is PVM (software-assisted, module kvm_pvm): it cannot boot an "
-				       "unmodified kernel; use hardware KVM (set VESSEL_ALLOW_PVM=1 to try anyway)");
-	}
-	vmm *m = calloc(1, sizeof(*m));
+	if (!wait_for_start(m, res))
+		return 0;
+	main_loop(m);
+	/* Parked vCPUs saw the stop (it wakes them); the others get kicked.
+	 * Under mu: a pause or key press from the API must not meet threads
+	 * being joined (vCPU threads never take mu). */
+	pthread_mutex_lock(&m->mu);
+	join_vcpus(m);
+	m->state = VS_VMM_STOPPED;
+	pthread_mutex_unlock(&m->mu);
+	vs_console_restore(&m->console);
+	result_from_stop(m, res);
+	vs_vmm_measure(m, res);
+	snprintf(res->cmdline, sizeof(res->cmdline), "%s", m->cmdline);
+	return 0;
+}
+
+void vs_vmm_destroy(vs_vmm *m)
+{
 	if (!m)
-		return vs_fail(err, ENOMEM, "allocate VMM state");
-	m->cfg = cfg;
-	m->ncpus = cfg->ring3 ? 1 : cfg->cpus;
-	m->acpi.ncpus = m->ncpus;
-	vs_console_init(&m->console, cfg->in_fd, cfg->console ? cfg->out_fd : -1);
-	int r = -1;
-	unsigned made = 0;
-	vs_boot_result boot;
-	if (vs_vm_create(&m->vm, cfg->mem_size, err) < 0)
-		goto out_free;
-	if (add_devices(m, err) < 0 || load_guest(m, &boot, res, err) < 0)
-		goto out;
-	for (; made < m->ncpus; made++)
-		if (vs_vcpu_create(&m->vcpus[made], &m->vm, made, m->ncpus, err) < 0)
-			goto out;
-	if (vs_cpu_set_boot_regs(m->vcpus[0].fd, boot.mode, &boot.entry, err) < 0)
-		goto out;
-	r = run_vcpus(m, res, err);
-out:
-	for (unsigned i = 0; i < made; i++)
-		vs_vcpu_destroy(&m->vcpus[i]);
-	if (m->virtio_added)
-		vs_virtio_destroy_all(&m->vm.mmio);
-	vs_vm_destroy(&m->vm);
-out_free:
+		return;
+	teardown(m);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+	if (m->wake_efd >= 0)
+		close(m->wake_efd);
+	pthread_sigmask(SIG_SETMASK, &m->old_mask, NULL);
+	pthread_mutex_destroy(&m->mu);
+	pthread_cond_destroy(&m->start_cv);
+	pthread_mutex_destroy(&m->gate_mu);
+	pthread_cond_destroy(&m->gate_cv);
 	free(m);
-	return r;
 }

@@ -1,9 +1,20 @@
-/* The microVM engine's entry point: build a VM from a config, run it until
- * the guest powers off, resets, panics or fails, and say why. */
+/* The microVM engine: a handle with an explicit lifecycle.
+ *
+ *   vs_vmm_new -> vs_vmm_set_boot / set_machine / put_drive / put_net
+ *   -> vs_vmm_start -> vs_vmm_pause / vs_vmm_resume -> (guest stops, or
+ *   vs_vmm_stop) -> vs_vmm_wait returns the result -> vs_vmm_destroy
+ *
+ * Every call but vs_vmm_wait may come from any thread (the CLI's main
+ * thread or an API thread); state changes are serialised by the handle.
+ * The thread that created the handle (the owner) builds the VM and runs
+ * vs_vmm_wait, the VMM's own loop (console input, SIGINT/SIGTERM, the
+ * panic grace period); vs_vmm_start from another thread is handed to it
+ * (so that thread may be jailed tighter) and waits for the outcome. */
 #ifndef VS_VMM_VMM_H
 #define VS_VMM_VMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -18,35 +29,56 @@ enum {
 	/* 128 + signal number: stopped by SIGINT/SIGTERM. */
 };
 
+#define VS_VMM_MAX_CPUS 32
 #define VS_VMM_MAX_DISKS 8
 #define VS_VMM_MAX_NETS 4
+#define VS_VMM_ID_MAX 64       /* device ids, with the NUL */
+#define VS_VMM_PATH_MAX 4096
+#define VS_VMM_CMDLINE_MAX 2048
+#define VS_VMM_DEFAULT_MEMORY (256ull << 20)
 
-typedef struct vs_vmm_disk {
-	const char *path;
-	bool readonly;
-} vs_vmm_disk;
+typedef enum {
+	VS_VMM_NOT_STARTED = 0,
+	VS_VMM_RUNNING,
+	VS_VMM_PAUSED,
+	VS_VMM_STOPPED,
+} vs_vmm_state;
 
-typedef struct vs_vmm_net {
-	const char *tap;
-	uint8_t mac[6];
-} vs_vmm_net;
+typedef enum { VS_VMM_DEV_BLOCK, VS_VMM_DEV_NET } vs_vmm_dev_kind;
 
-typedef struct vs_vmm_config {
-	const char *kernel;  /* bzImage or ELF vmlinux */
-	const char *initrd;  /* optional */
-	const char *cmdline; /* user part of the kernel command line, optional */
-	const char *ring3;   /* instead of kernel: flat ring-3 test binary */
+/* One device of the machine, as data. Virtio slots are given at start:
+ * every block device in the order put, then every network device, then
+ * the entropy device (slot i: MMIO 0xd0000000 + i*4K, GSI 5 + i). */
+typedef struct vs_vmm_device {
+	vs_vmm_dev_kind kind;
+	char id[VS_VMM_ID_MAX];
+	char path[VS_VMM_PATH_MAX]; /* block: image file; net: tap device name */
+	bool readonly, root;        /* block */
+	uint8_t mac[6];             /* net */
+} vs_vmm_device;
+
+/* What the VM is made of (a copy, from vs_vmm_describe). */
+typedef struct vs_vmm_spec {
+	char kernel[VS_VMM_PATH_MAX]; /* bzImage / ELF vmlinux, or the ring-3 binary */
+	char initrd[VS_VMM_PATH_MAX]; /* "" = none */
+	char cmdline[VS_VMM_CMDLINE_MAX];
+	bool ring3;                   /* kernel is a flat ring-3 test guest */
 	unsigned cpus;
 	uint64_t mem_size;
-	vs_vmm_disk disks[VS_VMM_MAX_DISKS];
-	unsigned n_disks;
-	vs_vmm_net nets[VS_VMM_MAX_NETS];
-	unsigned n_nets;
-	bool console;        /* serial <-> in_fd/out_fd; false = output discarded */
+	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	unsigned n_devs;
+} vs_vmm_spec;
+
+/* How the engine runs (fixed for the handle's life). */
+typedef struct vs_vmm_options {
+	bool console;         /* serial <-> in_fd/out_fd; false = output discarded */
 	int in_fd, out_fd;
-	bool no_jail;        /* skip the seccomp filter (debugging) */
-	bool allow_pvm;      /* try to boot a kernel even on a PVM host */
-} vs_vmm_config;
+	bool no_jail;         /* skip the seccomp filter (debugging) */
+	bool allow_pvm;       /* try to boot a kernel even on a PVM host */
+	int xsave;            /* -1: decide (vs_cpuid_xsave_usable), 0: hide XSAVE/AVX, 1: expose */
+	const int *jail_extra; /* more syscalls the VMM and vCPU threads need after start */
+	size_t n_jail_extra;
+} vs_vmm_options;
 
 typedef struct vs_vmm_result {
 	int status;           /* VS_VM_EXIT_* or 128+signal or a test guest's value */
@@ -57,9 +89,50 @@ typedef struct vs_vmm_result {
 	char cmdline[512];       /* the kernel command line used (truncated) */
 } vs_vmm_result;
 
-/* Returns 0 and fills *res once the VM ran (whatever the guest did);
- * -1 with *err when the VM could not be set up. */
-int vs_vmm_run(const vs_vmm_config *cfg, vs_vmm_result *res, vs_err *err);
+typedef struct vs_vmm vs_vmm;
+
+/* A machine with 1 vCPU, 256 MiB and no boot source. Blocks SIGINT and
+ * SIGTERM on the calling thread (threads created later inherit that) so
+ * that vs_vmm_wait gets them; vs_vmm_destroy restores the mask. */
+vs_vmm *vs_vmm_new(const vs_vmm_options *opts, vs_err *err);
+void vs_vmm_destroy(vs_vmm *m);
+
+/* Pre-boot configuration: each fails (state unchanged) after start, or
+ * with VS_EINVAL_CONFIG on a bad value. */
+int vs_vmm_set_boot(vs_vmm *m, const char *kernel, const char *initrd, const char *cmdline, bool ring3,
+		    vs_err *err);
+int vs_vmm_set_machine(vs_vmm *m, unsigned cpus, uint64_t mem_size, vs_err *err);
+/* Add a device, or replace the one of the same kind with the same id. */
+int vs_vmm_put_device(vs_vmm *m, const vs_vmm_device *dev, vs_err *err);
+
+/* Check the request and its files (before /dev/kvm), then the host's KVM,
+ * build the VM and start its vCPUs. On failure nothing is left running
+ * and the configuration can be fixed and started again. */
+int vs_vmm_start(vs_vmm *m, vs_err *err);
+/* Stop guest execution (every vCPU out of KVM_RUN and parked) / let it go
+ * on. Pausing a paused VM or resuming a running one is a no-op. */
+int vs_vmm_pause(vs_vmm *m, vs_err *err);
+int vs_vmm_resume(vs_vmm *m, vs_err *err);
+/* Press Ctrl+Alt+Del on the i8042 keyboard. */
+int vs_vmm_ctrl_alt_del(vs_vmm *m, vs_err *err);
+/* End the run (from any thread): vs_vmm_wait returns `status`. */
+void vs_vmm_stop(vs_vmm *m, int status, const char *why);
+
+vs_vmm_state vs_vmm_state_of(vs_vmm *m);
+/* The seccomp jail is on (the VM started without no_jail): the process may
+ * open and unlink nothing any more. */
+bool vs_vmm_jailed(vs_vmm *m);
+void vs_vmm_describe(vs_vmm *m, vs_vmm_spec *out);
+
+/* On the creating thread: wait for start (or a stop or signal before it),
+ * run until the guest stops, join the vCPUs and fill *res. Returns -1 only
+ * if the VMM itself could not run its loop. */
+int vs_vmm_wait(vs_vmm *m, vs_vmm_result *res, vs_err *err);
+
+/* Guest memory: at least this much, whole 4 KiB pages, no more than the
+ * host's RAM. `what` names the value in the message ("memory 1T"). */
+#define VS_VMM_MIN_MEMORY (16ull << 20)
+int vs_vmm_check_memory(uint64_t size, const char *what, vs_err *err);
 
 /* Build the kernel command line: machine defaults + user part. */
 int vs_vmm_cmdline(const char *user, char *buf, size_t len, vs_err *err);

@@ -1,7 +1,7 @@
 /* Ring-3 guest: talk to the host through virtio-net. It broadcasts a
  * "vessel-guest-hello" frame (ethertype 0x88b5) until the host answers with
  * a frame whose payload starts "ping:", then replies "pong:" + the rest and
- * exits 0. The host side lives in tests/integration/21_vm_virtio.sh. */
+ * exits 0. The host side lives in tests/integration/vm/virtio.sh. */
 #include "virtio_drv.h"
 
 #define RXMEM 0x400000ULL

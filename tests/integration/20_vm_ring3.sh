@@ -1,82 +1,181 @@
 #!/usr/bin/env bash
-# microVM engine through `vessel vm run`, with ring-3 test guests (they run
-# natively even where KVM cannot boot a kernel) and `vessel check`.
+# microVM engine through `vessel check` and `vessel vm run`. First what any
+# host can check: `vessel check` tells the truth about this host (its
+# verdicts against what this script sees in /dev, /sys/module, /proc/cpuinfo,
+# mountinfo and the kernel log), `vm run` explains this host's KVM the same
+# way, and bad input is refused before KVM is touched. Then the ring-3 guests
+# (vm/ring3.sh), the virtio devices (vm/virtio.sh) and Firecracker's API
+# (vm/api.sh): they need a usable
+# /dev/kvm and run directly where there is one (hardware, or PVM, which runs
+# ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
+# real /dev/kvm on emulated SVM), booted once for all of them, where
+# `vessel check` is checked again.
+# VM_DIRECT=1: never use the nested host; VM_NESTED=1: always.
 source "$(dirname "$0")/../lib.sh"
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
-if ! bash "$ROOT/tests/guests/build.sh" "$TMP/guests" >"$TMP/build.log" 2>&1; then
+# Built out here: the nested host sees the repository read-only.
+GUESTS=$(cd "$(dirname "$VESSEL")" 2>/dev/null && pwd)/guests
+case "$GUESTS" in "$ROOT"/*) ;; *) GUESTS=$ROOT/build/guests ;; esac
+export GUESTS
+
+has() { grep -qF -- "$1" <<<"$2"; }
+# verdict OUT ITEM: the first `vessel check` line naming ITEM.
+verdict() { grep -F -- "$2" <<<"$1" | head -1; }
+# expect NAME LINE WANT...: LINE contains every WANT.
+expect() {
+  local name=$1 line=$2 w; shift 2
+  for w in "$@"; do has "$w" "$line" || { not_ok "$name (want '$w' in: $line)"; return; }; done
+  ok "$name"
+}
+
+# What this script itself sees about KVM, for both checks below.
+cpu_vmx=0 cpu_svm=0
+grep -qw vmx /proc/cpuinfo && cpu_vmx=1
+grep -qw svm /proc/cpuinfo && cpu_svm=1
+pvm_guest=0
+[ -d /sys/module/kvm_pvm ] && dmesg 2>/dev/null | grep -q "itself a kvm-pvm guest" && pvm_guest=1
+if [ ! -e /dev/kvm ]; then kvm_seen=none
+elif { [ -d /sys/module/kvm_intel ] && [ $cpu_vmx = 1 ]; } || { [ -d /sys/module/kvm_amd ] && [ $cpu_svm = 1 ]; }; then
+  kvm_seen=hardware
+elif [ -d /sys/module/kvm_pvm ]; then kvm_seen=pvm
+else kvm_seen=unknown; fi
+
+# check_tells_truth WHERE: `vessel check`'s verdicts against the above.
+check_tells_truth() {
+  local where=$1 out rc item want
+  out=$("$VESSEL" check 2>&1); rc=$?
+  sed "s/^/# $where: /" <<<"$out"
+  for item in "hardware virtualization" "/dev/kvm" "KVM kind" "cgroup mode" "namespaces" "seccomp" "overlayfs" "/dev/net/tun"; do
+    if verdict "$out" "$item" | grep -qE ': (PASS|WARN|FAIL)'; then ok "$where: check reports $item"; else not_ok "$where: check reports $item"; fi
+  done
+  if [ $cpu_vmx = 1 ]; then want=": PASS (Intel VT-x)"; elif [ $cpu_svm = 1 ]; then want=": PASS (AMD-V)"
+  else want=": WARN (no VT-x/AMD-V offered to this machine"; fi
+  expect "$where: check's VT-x/AMD-V verdict matches /proc/cpuinfo (vmx=$cpu_vmx svm=$cpu_svm)" \
+    "$(verdict "$out" "hardware virtualization")" "$want"
+  local dev kind
+  dev=$(verdict "$out" "Checking for /dev/kvm") kind=$(verdict "$out" "KVM kind")
+  case $kvm_seen in
+    none)
+      expect "$where: check says there is no /dev/kvm" "$dev$kind" ": FAIL (absent: " ": FAIL (none"
+      if [ $cpu_vmx = 0 ] && [ $cpu_svm = 0 ]; then
+        if ! has modprobe "$out" && has "no VT-x/AMD-V offered to this machine" "$dev"; then
+          ok "$where: no VT-x/AMD-V here, and check says so instead of advising modprobe"
+        else not_ok "$where: no VT-x/AMD-V here, and check says so instead of advising modprobe: $dev"; fi
+      elif [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+        want="modprobe kvm_amd"; [ $cpu_vmx = 1 ] && want="modprobe kvm_intel"
+        expect "$where: KVM not loaded on a CPU with VT-x/AMD-V: check says $want" "$dev" "$want"
+      fi
+      if [ $pvm_guest = 1 ]; then
+        expect "$where: check says kvm_pvm did not bind because this kernel is a PVM guest (as dmesg says)" "$dev" \
+          "kvm_pvm did not bind: this kernel is itself a PVM guest"
+      fi
+      if has "software-assisted" "$out"; then not_ok "$where: check calls a missing /dev/kvm software-assisted"; fi ;;
+    hardware)
+      want="AMD-V (kvm_amd)"; [ -d /sys/module/kvm_intel ] && [ $cpu_vmx = 1 ] && want="Intel VT-x (kvm_intel)"
+      expect "$where: check calls this KVM hardware-assisted: $want" "$dev$kind" \
+        "/dev/kvm" ": PASS" "KVM kind" ": PASS (hardware-assisted: $want)" ;;
+    pvm) expect "$where: check calls this /dev/kvm (kvm_pvm) software-assisted" "$kind" ": WARN (software-assisted: PVM" ;;
+    unknown) expect "$where: check calls this /dev/kvm unknown (no kvm_intel/kvm_amd/kvm_pvm)" "$kind" ": WARN (unknown" ;;
+  esac
+  # The cgroup mode as mountinfo shows it: cgroup2 mounts, v1 mounts with a controller.
+  local v1 v2
+  v2=$(grep -c ' - cgroup2 ' /proc/self/mountinfo)
+  v1=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i+1) == "cgroup" &&
+         $(i+3) ~ /(^|,)(cpu|cpuacct|cpuset|memory|devices|freezer|blkio|pids|hugetlb|net_cls|net_prio|perf_event|rdma|misc)(,|$)/) n++; break } }
+       END { print n + 0 }' /proc/self/mountinfo)
+  if [ "$v1" -gt 0 ] && [ "$v2" -gt 0 ]; then want=": WARN (hybrid (v1 + v2))"
+  elif [ "$v2" -gt 0 ]; then want=": PASS (v2 (unified))"
+  elif [ "$v1" -gt 0 ]; then want=": WARN (v1)"
+  else want=": FAIL (none"; fi
+  expect "$where: check's cgroup mode matches mountinfo" "$(verdict "$out" "cgroup mode")" "$want"
+  want=0; has ": FAIL" "$out" && want=1
+  if [ "$rc" = "$want" ]; then ok "$where: check exits $want"; else not_ok "$where: check exits $want (got $rc)"; fi
+}
+
+# vm_run_tells_truth WHERE: a request that passes every check of its own
+# (a file with a bzImage's magic) meets this host's KVM.
+vm_run_tells_truth() {
+  local where=$1 out rc reason
+  perl -e 'my $b = "\0" x 4096; substr($b, 0x1fe, 2) = "\x55\xaa"; substr($b, 0x202, 4) = "HdrS"; print $b' >"$TMP/fake.bz"
+  out=$(timeout 60 "$VESSEL" vm run --kernel "$TMP/fake.bz" </dev/null 2>&1); rc=$?
+  case $kvm_seen in
+    none)
+      reason=$(verdict "$("$VESSEL" check 2>&1)" "Checking for /dev/kvm" | sed 's/.*(absent: //; s/)$//')
+      if [ "$rc" = 1 ] && has "no /dev/kvm: $reason" "$out" && ! has "is PVM" "$out"; then
+        ok "$where: vm run says there is no /dev/kvm, and why, as check does"
+      else not_ok "$where: vm run says there is no /dev/kvm, and why, as check does ($rc: $out)"; fi ;;
+    pvm) expect "$where: vm run refuses a kernel on a PVM /dev/kvm with a clear message" "$rc: $out" "1: " "PVM" ;;
+    *) expect "$where: vm run gets past KVM to the kernel loader" "$rc: $out" "1: " "boot protocol" ;;
+  esac
+}
+
+if [ "${1:-}" = --inside ]; then
+  check_tells_truth "nested host"
+  check "nested host: check reports hardware KVM (kvm_amd on emulated SVM)" \
+    grep -qF "KVM kind" <<<"$("$VESSEL" check | grep -F ': PASS (hardware-assisted: AMD-V (kvm_amd))')"
+  vm_run_tells_truth "nested host"
+  bash "$ROOT/tests/integration/vm/ring3.sh"
+  bash "$ROOT/tests/integration/vm/virtio.sh"
+  bash "$ROOT/tests/integration/vm/api.sh"
+  exit 0
+fi
+
+if ! bash "$ROOT/tests/guests/build.sh" "$GUESTS" >"$TMP/build.log" 2>&1; then
   cat "$TMP/build.log"; not_ok "build ring-3 test guests"; exit 0
 fi
-G=$TMP/guests
+check_tells_truth "this host"
+vm_run_tells_truth "this host"
 
-# vessel check: one verdict line per item, whatever the host.
-out=$("$VESSEL" check 2>&1)
-for item in "/dev/kvm" "KVM kind" "cgroup mode" "namespaces" "seccomp" "overlayfs" "/dev/net/tun"; do
-  if grep -F "$item" <<<"$out" | grep -qE ': (PASS|WARN|FAIL)'; then ok "check reports $item"; else not_ok "check reports $item"; echo "$out"; fi
+# Bad input gets a clear error naming it, never a KVM message: the request
+# and its files are checked before /dev/kvm (so all of this runs anywhere).
+# refused NAME RC WANT ARGS...: vm run ARGS exits RC saying WANT, not "kvm".
+refused() {
+  local name=$1 want_rc=$2 want=$3 out rc; shift 3
+  out=$(timeout 30 "$VESSEL" vm run "$@" </dev/null 2>&1); rc=$?
+  if [ "$rc" = "$want_rc" ] && has "$want" "$out" && ! grep -qi kvm <<<"$out"; then ok "$name"
+  else not_ok "$name (want $want_rc '$want', got $rc: $out)"; fi
+}
+refused "missing kernel file is named" 1 "open kernel /nonexistent/vmlinuz: No such file" --kernel /nonexistent/vmlinuz
+refused "garbage kernel image is refused" 1 "/etc/hostname: kernel image: not a bzImage" --kernel /etc/hostname
+refused "missing initrd is named" 1 "open initrd /nonexistent/initrd: No such file" --kernel "$TMP/fake.bz" --initrd /nonexistent/initrd
+refused "missing ring-3 guest is named" 1 "open ring-3 guest /nonexistent/g.bin: No such file" --ring3 /nonexistent/g.bin
+refused "missing disk is reported by name" 1 "/nonexistent/disk.img: No such file" --ring3 "$GUESTS/hello.bin" --disk /nonexistent/disk.img
+refused "--memory below the minimum says so" 2 "--memory 3: 3 MiB is less than the 16 MiB a guest needs" --ring3 "$GUESTS/hello.bin" --memory 3
+refused "--memory not in whole pages says so" 2 "--memory 16385K: 16385 KiB is not a whole number of 4 KiB pages" --ring3 "$GUESTS/hello.bin" --memory 16385K
+# More than this host's RAM (1T, unless this host has that much).
+mem_kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+big=1T; [ "$mem_kib" -ge $((1 << 30)) ] && big=$(( (mem_kib >> 30) + 1 ))T
+refused "--memory $big: more than this host's RAM" 2 "--memory $big: ${big%T} TiB is more than this host's" --ring3 "$GUESTS/hello.bin" --memory "$big"
+refused "--memory with a unit it does not know" 2 "--memory 12Q: not a size" --ring3 "$GUESTS/hello.bin" --memory 12Q
+refused "--memory past 64 bits" 2 "--memory 99999999999999999999: too large" --ring3 "$GUESTS/hello.bin" --memory 99999999999999999999
+refused "--cpus 0 is refused" 2 "--cpus 0: must be 1..32" --kernel "$TMP/fake.bz" --cpus 0
+
+# The guests: directly on a usable /dev/kvm, else in the nested test host.
+if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm ] && [ -w /dev/kvm ]; }; }; then
+  bash "$ROOT/tests/integration/vm/ring3.sh"
+  bash "$ROOT/tests/integration/vm/virtio.sh"
+  bash "$ROOT/tests/integration/vm/api.sh"
+  exit 0
+fi
+if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
+  skip "ring-3 and virtio guests" "no usable /dev/kvm, and no nested test host (needs qemu-system-x86_64 and a kernel in /boot)"
+  exit 0
+fi
+# One boot for everything; a nested host that died before any check ran
+# (its kernel, rarely, under the emulated SVM) is started once more.
+for attempt in 1 2; do
+  rc=0 t0=$EPOCHREALTIME
+  "$ROOT/tests/vmhost/run" --cpus 1 --mem 2G --timeout 900 -e GUESTS \
+    bash "$SELF" --inside >"$TMP/inner.out" 2>"$TMP/inner.err" || rc=$?
+  [ "$rc" -eq 125 ] && ! grep -qE '^(not )?ok ' "$TMP/inner.out" && [ $attempt -eq 1 ] || break
+  echo "# the nested test host failed before any check ran; starting it again. It said:"
+  tail -n 6 "$TMP/inner.err" | sed 's/^/#   /'
 done
-if [ -d /sys/module/kvm_pvm ]; then
-  check "check calls PVM software-assisted" grep -q "KVM kind.*WARN.*PVM" <<<"$out"
+cat "$TMP/inner.out"
+echo "# nested test host: booted once, ran $(grep -cE '^(not )?ok ' "$TMP/inner.out") checks, $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s wall time"
+if [ "$rc" -ne 0 ]; then
+  tail -n 30 "$TMP/inner.err" | sed 's/^/# /'
+  not_ok "nested test host ran the VM checks (status $rc)"
 fi
-
-if [ ! -w /dev/kvm ]; then
-  skip "ring-3 guests" "no usable /dev/kvm"; exit 0
-fi
-
-# UART output and input, then i8042 reset -> exit 0.
-out=$(printf 'shout\n' | timeout 60 "$VESSEL" vm run --ring3 "$G/hello.bin" 2>&1); rc=$?
-check "guest output reaches stdout" grep -q "hello from ring 3" <<<"$out"
-check "stdin reaches the guest's UART" grep -q "SHOUT" <<<"$out"
-if [ "$rc" = 0 ]; then ok "i8042 reset exits 0"; else not_ok "i8042 reset exits 0 (got $rc)"; fi
-check "guest sees the memory size asked for" bash -c "printf '\n' | timeout 60 '$VESSEL' vm run --memory 64M --ring3 '$G/hello.bin' | grep -q 'ram=0000000004000000'"
-
-# The guest's chosen status comes back (debug-exit port).
-printf '7' | timeout 60 "$VESSEL" vm run --ring3 "$G/hello.bin" >/dev/null 2>&1; rc=$?
-if [ "$rc" = 7 ]; then ok "guest exit status is returned"; else not_ok "guest exit status is returned (got $rc)"; fi
-
-# --console none: the guest runs (and crashes, see below), nothing printed.
-out=$(timeout 60 "$VESSEL" vm run --console none --ring3 "$G/crash.bin" </dev/null 2>/dev/null); rc=$?
-if [ "$rc" = 4 ] && [ -z "$out" ]; then ok "--console none discards output"; else not_ok "--console none discards output (rc $rc)"; fi
-
-# A guest that crashes the CPU (triple fault) -> status 4 and a message.
-timeout 60 "$VESSEL" vm run --ring3 "$G/crash.bin" </dev/null >"$TMP/crash.out" 2>&1; rc=$?
-if [ "$rc" = 4 ] && grep -q "triple fault" "$TMP/crash.out"; then ok "guest crash exits 4 with a message"
-else not_ok "guest crash exits 4 with a message (got $rc)"; cat "$TMP/crash.out"; fi
-
-# A hostile guest hammering every port and MMIO window cannot crash the VMM.
-truncate -s 1M "$TMP/fuzz.img"
-timeout 300 "$VESSEL" vm run --ring3 "$G/portfuzz.bin" --disk "$TMP/fuzz.img" </dev/null >"$TMP/fuzz.out" 2>&1; rc=$?
-if [ "$rc" = 42 ] && grep -q "portfuzz survived" "$TMP/fuzz.out"; then ok "port/MMIO fuzzing guest does not crash the VMM"
-else not_ok "port/MMIO fuzzing guest does not crash the VMM (got $rc)"; tail -5 "$TMP/fuzz.out"; fi
-
-# SIGTERM stops a running guest cleanly: status 128+15, terminal untouched.
-mkfifo "$TMP/in"
-"$VESSEL" vm run --ring3 "$G/hello.bin" <"$TMP/in" >"$TMP/term.out" 2>&1 &
-pid=$!
-exec 9>"$TMP/in"
-on_exit "kill $pid"
-for _ in $(seq 100); do grep -q "hello from ring 3" "$TMP/term.out" && break; sleep 0.1; done
-kill -TERM "$pid"
-wait "$pid"; rc=$?
-exec 9>&-
-if [ "$rc" = 143 ]; then ok "SIGTERM stops the VM with status 143"; else not_ok "SIGTERM stops the VM with status 143 (got $rc)"; fi
-
-# Start-up statistics for the benchmark.
-out=$(printf '\n' | VESSEL_VM_STATS=1 timeout 60 "$VESSEL" vm run --ring3 "$G/hello.bin" 2>&1 >/dev/null)
-check "VESSEL_VM_STATS prints start-up CPU time and RSS" grep -qE 'startup_cpu_us=[0-9]+ .*vmm_rss_kib=[0-9]+' <<<"$out"
-
-# Bad input gets a clear error, not a crash.
-out=$(VESSEL_ALLOW_PVM=1 timeout 30 "$VESSEL" vm run --kernel /etc/hostname </dev/null 2>&1); rc=$?
-if [ "$rc" = 1 ] && grep -q "not a bzImage" <<<"$out"; then ok "garbage kernel image is refused"; else not_ok "garbage kernel image is refused ($rc: $out)"; fi
-out=$(timeout 30 "$VESSEL" vm run --ring3 "$G/hello.bin" --memory 3 </dev/null 2>&1); rc=$?
-if [ "$rc" = 2 ] && grep -q "memory" <<<"$out"; then ok "bad --memory is refused"; else not_ok "bad --memory is refused ($rc)"; fi
-out=$(timeout 30 "$VESSEL" vm run --ring3 "$G/hello.bin" --disk /nonexistent/disk.img </dev/null 2>&1); rc=$?
-if [ "$rc" = 1 ] && grep -q "/nonexistent/disk.img" <<<"$out"; then ok "missing disk is reported by name"; else not_ok "missing disk is reported by name ($rc: $out)"; fi
-
-# On a PVM host a real kernel cannot boot: fail fast with a clear message.
-if [ -d /sys/module/kvm_pvm ]; then
-  kernel=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)
-  out=$(timeout 20 "$VESSEL" vm run --kernel "${kernel:-/nonexistent}" </dev/null 2>&1); rc=$?
-  if [ "$rc" = 1 ] && grep -q "PVM" <<<"$out"; then ok "PVM host: vm run refuses a kernel with a clear message"
-  else not_ok "PVM host: vm run refuses a kernel with a clear message ($rc: $out)"; fi
-else
-  skip "PVM fail-fast" "not a PVM host"
-fi
+exit 0

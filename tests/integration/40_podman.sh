@@ -178,6 +178,39 @@ out=$(prun --rm --memory 256m --memory-swap 256m "$IMG" \
   sh -c 'x=$(head -c 10485760 /dev/zero | tr "\0" a); echo ${#x}' 2>&1)
 check "... while the same allocation fits under a larger limit (got: $out)" test "$out" = 10485760
 
+# --- attacks and hostile profiles (as in 16_runtime_hardening.sh) ----------
+# A default-deny seccomp profile allowing only execve and busybox echo's own
+# syscalls (Docker's profile format, which podman reads).
+names='["execve","arch_prctl","brk","exit_group","getrandom","getuid","mprotect","prctl","prlimit64","readlink","rseq","set_robust_list","set_tid_address","write"]'
+echo "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\"],\"syscalls\":[{\"names\":$names,\"action\":\"SCMP_ACT_ALLOW\"}]}" > "$TMP/deny.json"
+out=$(prun --rm --security-opt seccomp="$TMP/deny.json" --security-opt no-new-privileges "$IMG" echo filtered-ok 2>&1)
+check "run under a default-deny seccomp profile with no-new-privileges (got: $out)" test "$out" = filtered-ok
+out=$(prun --rm --security-opt seccomp="$TMP/deny.json" "$IMG" echo filtered-ok 2>&1)
+check "run under a default-deny seccomp profile without no-new-privileges (got: $out)" test "$out" = filtered-ok
+
+# CVE-2024-21626: a workdir of /proc/self/fd/N, and a joining `podman exec`
+# watched by an attacker inside, never reach a host-only file.
+mkdir -p "$TMP/host-only"; echo "host secret $$" > "$TMP/host-only/secret"
+MARK_REL=${TMP#/}/host-only/secret
+leaked=""
+for n in 3 4 5 6 7 8; do
+  out=$(prun --rm -w "/proc/self/fd/$n" "$IMG" sh -c "cd ../../../../../../..; cat ./$MARK_REL" 2>&1)
+  grep -q "host secret" <<<"$out" && leaked+=" $n"
+done
+check "run -w /proc/self/fd/N never reaches the host (fds 3-8${leaked:+; leaked via$leaked})" test -z "$leaked"
+if cc -static -O2 -o "$TMP/fdwalk" "$ROOT/tests/attack/fdwalk.c" 2>/dev/null &&
+   prun -d --name atk -v "$TMP/fdwalk:/fdwalk:ro" "$IMG" sh -c "/fdwalk 60 '$MARK_REL' /tmp/stop > /tmp/attack.out 2>&1; echo done \$? >> /tmp/attack.out; sleep 1000" >/dev/null 2>&1; then
+  for i in $(seq 20); do pm exec atk true >/dev/null 2>&1; done
+  pm exec atk touch /tmp/stop >/dev/null 2>&1
+  for _ in $(seq 50); do pm exec atk grep -q '^done' /tmp/attack.out 2>/dev/null && break; sleep 0.2; done
+  out=$(pm exec atk cat /tmp/attack.out 2>&1)
+  check "an attacker inside reaches no host directory through 20 podman execs (got: $(echo $out))" \
+    bash -c "grep -q '^done 1' <<<\"\$1\" && ! grep -q 'host secret' <<<\"\$1\"" _ "$out"
+  pm rm -f -t 0 atk >/dev/null 2>&1
+else
+  not_ok "start the attacker container"
+fi
+
 # --- rm cleans everything --------------------------------------------------
 ids=()
 for n in p1 trap deaf usr1 c1; do ids+=("$(pm inspect --format '{{.Id}}' "$n" 2>/dev/null)"); done

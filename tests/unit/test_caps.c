@@ -42,11 +42,11 @@ static void child(const vs_process *p, bool new_userns, int out)
 		    vs_write_str("/proc/self/setgroups", "deny", &err) < 0 ||
 		    vs_write_str("/proc/self/uid_map", "0 0 1", &err) < 0 ||
 		    vs_write_str("/proc/self/gid_map", "0 0 1", &err) < 0) {
-			snprintf(r.msg, sizeof(r.msg), "userns: %s %s", err.msg, strerror(errno));
+			snprintf(r.msg, sizeof(r.msg), "userns: %.200s %s", err.msg, strerror(errno));
 			goto out;
 		}
 	}
-	if (vs_caps_prepare(p, &err) < 0 || vs_caps_switch_user(p, &err) < 0 || vs_caps_apply(p, &err) < 0) {
+	if (vs_caps_prepare(p, &err) < 0 || vs_caps_switch_user(p, &err) < 0 || vs_caps_apply(p, 0, &err) < 0) {
 		snprintf(r.msg, sizeof(r.msg), "%s", err.msg);
 		goto out;
 	}

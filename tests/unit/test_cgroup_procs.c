@@ -148,6 +148,26 @@ static void test_kill_reaches_every_process(void **state)
 	vs_cgroup_free(probe);
 }
 
+/* A frozen leftover (paused, or frozen by a runtime killed half-way) is
+ * thawed by SIGKILL so its tasks can die, and left empty and thawed. */
+static void test_kill_empties_and_thaws_a_frozen_cgroup(void **state)
+{
+	(void)state;
+	vs_cgroup *cg = tcg_make("kill-frozen", NULL);
+	assert_non_null(cg);
+	for (int i = 0; i < 3; i++)
+		assert_true(tcg_spawn(cg, tcg_sleep_forever, NULL) > 0);
+	vs_err err = {0};
+	assert_int_equal(vs_cgroup_freeze(cg, true, &err), 0);
+	assert_int_equal(vs_cgroup_kill(cg, SIGKILL, &err), 0);
+	assert_true(eventually(cgroup_empty, cg));
+	bool frozen = true;
+	assert_int_equal(vs_cgroup_is_frozen(cg, &frozen, &err), 0);
+	assert_false(frozen);
+	tcg_reap_all();
+	vs_cgroup_free(cg);
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -232,6 +252,9 @@ static void test_memory_limit_is_enforced(void **state)
 					"oom_kill", &kills, &err),
 			 0);
 	assert_true(kills >= 1);
+	uint64_t seen = 0;
+	assert_int_equal(vs_cgroup_oom_kills(cg, &seen, &err), 0); /* what create reports a setup death with */
+	assert_int_equal(seen, kills);
 	vs_cgroup_free(cg);
 }
 
@@ -426,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_freeze_stops_and_thaw_resumes),
 		cmocka_unit_test(test_kill_reaches_every_process),
 		cmocka_unit_test(test_kill_keeps_a_paused_container_paused),
+		cmocka_unit_test(test_kill_empties_and_thaws_a_frozen_cgroup),
 		cmocka_unit_test(test_memory_limit_is_enforced),
 		cmocka_unit_test(test_limit_below_usage_is_a_named_error),
 		cmocka_unit_test(test_device_rules_are_enforced),

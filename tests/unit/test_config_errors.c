@@ -42,7 +42,14 @@ static const struct {
 	{"{\"process\":{\"user\":{\"uid\":-1}}}", "process.user.uid: -1 out of range"},
 	{"{\"process\":{\"user\":{\"uid\":4294967296}}}", "process.user.uid: 4294967296 out of range"},
 	{"{\"process\":{\"user\":{\"gid\":1.5}}}", "process.user.gid: expected integer, got double"},
-	{"{\"process\":{\"user\":{\"additionalGids\":[1,\"x\"]}}}", "process.user.additionalGids[1]: expected a gid"},
+	{"{\"process\":{\"user\":{\"additionalGids\":[1,\"x\"]}}}", "process.user.additionalGids[1]: \"x\" is not a gid"},
+	/* (uid_t)-1 is "unchanged" to setresuid: 4294967295 would keep root. */
+	{"{\"process\":{\"user\":{\"uid\":4294967295}}}", "process.user.uid: 4294967295 out of range [0, 2147483647]"},
+	{"{\"process\":{\"user\":{\"gid\":2147483648}}}", "process.user.gid: 2147483648 out of range [0, 2147483647]"},
+	{"{\"process\":{\"user\":{\"additionalGids\":[5,4294967295]}}}",
+	 "process.user.additionalGids[1]: 4294967295 is not a gid (0..2147483647)"},
+	{"{\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\",\"major\":1,\"minor\":1,\"uid\":4294967295}]}}",
+	 "linux.devices[0].uid: 4294967295 out of range [0, 2147483647]"},
 	{"{\"process\":{\"terminal\":1}}", "process.terminal: expected boolean"},
 	{"{\"process\":{\"user\":{\"umask\":512}}}", "process.user.umask: 1000 is not a permission mask"},
 	{"{\"process\":{\"ioPriority\":{\"class\":\"IOPRIO_CLASS_HIGH\"}}}", "process.ioPriority.class: unknown class"},
@@ -105,7 +112,17 @@ static const struct {
 	 "linux.uidMappings[0].size: required field missing"},
 	{"{\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
 	 "\"uidMappings\":[{\"containerID\":0,\"hostID\":4294967295,\"size\":2}]}}",
-	 "linux.uidMappings[0].size: 2 is empty or overflows"},
+	 "linux.uidMappings[0].hostID: 4294967295 out of range [0, 2147483647]"},
+	{"{\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+	 "\"uidMappings\":[{\"containerID\":2147483648,\"hostID\":0,\"size\":1}]}}",
+	 "linux.uidMappings[0].containerID: 2147483648 out of range [0, 2147483647]"},
+	{"{\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+	 "\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":1}],"
+	 "\"gidMappings\":[{\"containerID\":0,\"hostID\":2147483647,\"size\":2147483649}]}}",
+	 "linux.gidMappings[0].size: 2147483649 is empty or reaches past id 4294967294"},
+	{"{\"linux\":{\"namespaces\":[{\"type\":\"user\"}],"
+	 "\"uidMappings\":[{\"containerID\":0,\"hostID\":0,\"size\":0}]}}",
+	 "linux.uidMappings[0].size: 0 is empty"},
 	{"{\"linux\":{\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}}",
 	 "linux.sysctl: net.ipv4.ip_forward needs a private network namespace"},
 	{"{\"linux\":{\"sysctl\":{\"kernel.shmmax\":\"1\"}}}", "linux.sysctl: kernel.shmmax needs a private ipc namespace"},

@@ -4,6 +4,7 @@
  * `reboot=k` reboots and how we end the VM. */
 #include "vmm/dev/legacy.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define ST_OBF 0x01    /* output buffer full */
@@ -97,33 +98,59 @@ static void cmd_read(vs_bus_dev *d, uint64_t off, void *data, unsigned size)
 	(void)off;
 	vs_i8042 *k = d->opaque;
 	memset(data, 0, size);
+	pthread_mutex_lock(&k->mu);
 	*(uint8_t *)data = ST_SYS | ST_UNLOCKED | (k->pending_cmd ? ST_CMD : 0) | (k->out_len ? ST_OBF : 0);
+	pthread_mutex_unlock(&k->mu);
 }
 
 static void cmd_write(vs_bus_dev *d, uint64_t off, const void *data, unsigned size)
 {
 	(void)off;
 	(void)size;
-	command(d->opaque, *(const uint8_t *)data);
+	vs_i8042 *k = d->opaque;
+	pthread_mutex_lock(&k->mu);
+	command(k, *(const uint8_t *)data);
+	pthread_mutex_unlock(&k->mu);
 }
 
 static void data_read(vs_bus_dev *d, uint64_t off, void *data, unsigned size)
 {
 	(void)off;
+	vs_i8042 *k = d->opaque;
 	memset(data, 0, size);
-	*(uint8_t *)data = pop(d->opaque);
+	pthread_mutex_lock(&k->mu);
+	*(uint8_t *)data = pop(k);
+	pthread_mutex_unlock(&k->mu);
 }
 
 static void data_write_cb(vs_bus_dev *d, uint64_t off, const void *data, unsigned size)
 {
 	(void)off;
 	(void)size;
-	data_write(d->opaque, *(const uint8_t *)data);
+	vs_i8042 *k = d->opaque;
+	pthread_mutex_lock(&k->mu);
+	data_write(k, *(const uint8_t *)data);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void vs_i8042_ctrl_alt_del(vs_i8042 *k)
+{
+	static const uint8_t keys[] = {0x14, 0x11, 0xe0, 0x71}; /* Ctrl, Alt, Del (extended) */
+	pthread_mutex_lock(&k->mu);
+	for (size_t i = 0; i < sizeof(keys); i++)
+		push(k, keys[i]);
+	bool irq = k->ctr & 0x01; /* keyboard interrupt enabled */
+	pthread_mutex_unlock(&k->mu);
+	if (irq) { /* ISA IRQ 1 is edge-triggered */
+		vs_vm_irq_line(k->vm, 1, 1);
+		vs_vm_irq_line(k->vm, 1, 0);
+	}
 }
 
 int vs_i8042_add(vs_i8042 *k, vs_vm *vm, vs_err *err)
 {
 	memset(k, 0, sizeof(*k));
+	pthread_mutex_init(&k->mu, NULL);
 	k->vm = vm;
 	k->ctr = 0x30; /* keyboard and aux disabled, no interrupts */
 	k->data_port = (vs_bus_dev){.name = "i8042-data", .base = 0x60, .len = 1, .read = data_read,

@@ -14,12 +14,16 @@
 typedef struct vs_i8042 {
 	vs_bus_dev data_port, cmd_port;
 	vs_vm *vm;
+	pthread_mutex_t mu;   /* vCPU accesses vs. key presses from the API */
 	uint8_t ctr;          /* controller configuration byte */
-	uint8_t out[4];       /* output buffer queue */
+	uint8_t out[16];      /* output buffer queue */
 	unsigned out_len;
 	uint8_t pending_cmd;  /* command whose data byte goes to port 0x60 next */
 } vs_i8042;
 int vs_i8042_add(vs_i8042 *k, vs_vm *vm, vs_err *err);
+/* Press Ctrl, Alt and Del (scan code set 2, as Firecracker sends them) and
+ * raise IRQ 1 if the guest enabled keyboard interrupts. */
+void vs_i8042_ctrl_alt_del(vs_i8042 *k);
 
 /* ACPI PM1a event (4 ports) + control (2 ports) at VS_ACPI_PM_PORT.
  * Writing SLP_EN with SLP_TYP = VS_ACPI_S5_TYP -> VS_STOP_POWEROFF. */

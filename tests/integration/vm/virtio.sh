@@ -2,22 +2,13 @@
 # virtio devices end to end under KVM: ring-3 guests (tests/guests/virtio_*.c)
 # drive virtio-rng, virtio-blk and virtio-net through real virtqueues by
 # polling, and a hostile guest feeds broken chains that must be refused
-# (DEVICE_NEEDS_RESET) without hurting the VMM.
-source "$(dirname "$0")/../lib.sh"
+# (DEVICE_NEEDS_RESET) without hurting the VMM. Run by 20_vm_ring3.sh where
+# there is a usable /dev/kvm (directly, or in the nested test host), with
+# the guests already built in $GUESTS.
+source "$(dirname "$0")/../../lib.sh"
+: "${GUESTS:?built ring-3 guests (tests/guests/build.sh DIR)}"
 
-GUESTS=$ROOT/build/guests
-if [ ! -e /dev/kvm ]; then
-  skip "vm virtio" "no /dev/kvm"; exit 0
-fi
-if [ ! -f "$ROOT/tests/guests/build.sh" ] || ! "$VESSEL" vm run --help >/dev/null 2>&1; then
-  skip "vm virtio" "ring-3 guest runner (vessel vm run --ring3, tests/guests/build.sh) not available"; exit 0
-fi
-rm -f "$GUESTS"/virtio_*.bin  # build.sh does not track virtio_drv.h
-if ! bash "$ROOT/tests/guests/build.sh" >"$TMP/build.log" 2>&1; then
-  cat "$TMP/build.log"; not_ok "build ring-3 guests"; exit 0
-fi
-
-# run_guest NAME ARGS...: run build/guests/NAME.bin, output in $TMP/NAME.out, returns its status.
+# run_guest NAME ARGS...: run $GUESTS/NAME.bin, output in $TMP/NAME.out, returns its status.
 run_guest() {
   local name=$1; shift
   timeout 60 "$VESSEL" vm run --ring3 "$GUESTS/$name.bin" --memory 64M "$@" </dev/null >"$TMP/$name.out" 2>&1
@@ -52,7 +43,7 @@ check "virtio-blk guest write reached the image" test "$want" = "$got"
 
 # virtio-net: the VM and a tiny host peer share a private network namespace.
 if ! command -v python3 >/dev/null || ! command -v ip >/dev/null || [ ! -c /dev/net/tun ]; then
-  skip "virtio_net guest" "needs python3, iproute2 and /dev/net/tun"; exit 0
+  not_ok "virtio_net guest: needs python3, iproute2 and /dev/net/tun (scripts/setup.sh installs them)"; exit 0
 fi
 ns=vs-virtio-$$
 ip netns add "$ns" || { not_ok "create netns"; exit 0; }

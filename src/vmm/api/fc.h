@@ -1,0 +1,46 @@
+/* Firecracker's API (its swagger spec, firecracker.yaml, is the contract)
+ * over the engine's handle: the JSON bodies of boot-source, machine-config,
+ * drives, network-interfaces, actions and vm, the routes, and the same
+ * bodies as a --config-file. Errors answer 400 {"fault_message": ...}.
+ * Vessel extension: boot-source "vessel_ring3": true boots
+ * kernel_image_path as a ring-3 test guest (tests/guests). */
+#ifndef VS_VMM_API_FC_H
+#define VS_VMM_API_FC_H
+
+#include <json-c/json.h>
+
+#include "base/error.h"
+#include "vmm/api/http.h"
+#include "vmm/vmm.h"
+
+typedef struct vs_fc_info {
+	const char *id;       /* instance id ("anonymous-instance") */
+	const char *app_name; /* "vessel" */
+	const char *version;  /* vmm_version */
+} vs_fc_info;
+
+typedef struct vs_fc_reply {
+	int status; /* 200, 204, 400 */
+	char *body; /* malloc'd JSON, or NULL for none */
+} vs_fc_reply;
+
+/* Answer one parsed request. */
+void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_fc_reply *out);
+
+/* The bodies alone (also for unit tests): parse JSON text into engine
+ * calls. path_id: the {id} of the URL, or NULL in a config file. */
+int vs_fc_boot_source(vs_vmm *m, struct json_object *o, vs_err *err);
+int vs_fc_machine_config(vs_vmm *m, struct json_object *o, bool patch, vs_err *err);
+int vs_fc_drive(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err);
+int vs_fc_net(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err);
+/* A JSON object, and nothing after it. */
+int vs_fc_parse_object(const char *buf, size_t len, struct json_object **out, vs_err *err);
+/* MAC "aa:bb:cc:dd:ee:ff" -> 6 bytes. */
+int vs_fc_parse_mac(const char *s, uint8_t mac[6]);
+
+/* Firecracker's --config-file: boot-source, machine-config, drives,
+ * network-interfaces (other sections are refused as not supported). */
+int vs_fc_config(vs_vmm *m, const char *json, size_t len, vs_err *err);
+int vs_fc_config_file(vs_vmm *m, const char *path, vs_err *err);
+
+#endif

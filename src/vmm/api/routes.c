@@ -1,0 +1,191 @@
+/* Firecracker's routes: method + path -> a body parser or an engine call,
+ * and the JSON the GETs answer. Unknown routes get 400 as in Firecracker. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/api/fc.h"
+
+static void reply(vs_fc_reply *out, int status, struct json_object *body)
+{
+	out->status = status;
+	out->body = body ? strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) : NULL;
+	json_object_put(body);
+}
+
+static void fault(vs_fc_reply *out, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "fault_message", json_object_new_string(msg));
+	reply(out, 400, o);
+}
+
+static void fault_err(vs_fc_reply *out, const vs_err *err)
+{
+	char buf[600];
+	fault(out, err->code ? vs_err_str(err, buf, sizeof(buf)) : "request failed");
+}
+
+static const char *state_name(vs_vmm_state s)
+{
+	switch (s) {
+	case VS_VMM_NOT_STARTED: return "Not started";
+	case VS_VMM_RUNNING: return "Running";
+	case VS_VMM_PAUSED: return "Paused";
+	default: return "Stopped";
+	}
+}
+
+static struct json_object *machine_json(const vs_vmm_spec *s)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "vcpu_count", json_object_new_int((int)s->cpus));
+	json_object_object_add(o, "mem_size_mib", json_object_new_int64((int64_t)(s->mem_size >> 20)));
+	json_object_object_add(o, "smt", json_object_new_boolean(0));
+	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(0));
+	return o;
+}
+
+static struct json_object *config_json(const vs_vmm_spec *s)
+{
+	struct json_object *o = json_object_new_object(), *boot = json_object_new_object();
+	json_object_object_add(boot, "kernel_image_path", json_object_new_string(s->kernel));
+	if (s->initrd[0])
+		json_object_object_add(boot, "initrd_path", json_object_new_string(s->initrd));
+	json_object_object_add(boot, "boot_args", json_object_new_string(s->cmdline));
+	if (s->ring3)
+		json_object_object_add(boot, "vessel_ring3", json_object_new_boolean(1));
+	json_object_object_add(o, "boot-source", boot);
+	struct json_object *drives = json_object_new_array(), *nets = json_object_new_array();
+	for (unsigned i = 0; i < s->n_devs; i++) {
+		const vs_vmm_device *d = &s->devs[i];
+		struct json_object *e = json_object_new_object();
+		if (d->kind == VS_VMM_DEV_BLOCK) {
+			json_object_object_add(e, "drive_id", json_object_new_string(d->id));
+			json_object_object_add(e, "path_on_host", json_object_new_string(d->path));
+			json_object_object_add(e, "is_root_device", json_object_new_boolean(d->root));
+			json_object_object_add(e, "is_read_only", json_object_new_boolean(d->readonly));
+			json_object_array_add(drives, e);
+		} else {
+			char mac[18];
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", d->mac[0], d->mac[1], d->mac[2],
+				 d->mac[3], d->mac[4], d->mac[5]);
+			json_object_object_add(e, "iface_id", json_object_new_string(d->id));
+			json_object_object_add(e, "host_dev_name", json_object_new_string(d->path));
+			json_object_object_add(e, "guest_mac", json_object_new_string(mac));
+			json_object_array_add(nets, e);
+		}
+	}
+	json_object_object_add(o, "drives", drives);
+	json_object_object_add(o, "machine-config", machine_json(s));
+	json_object_object_add(o, "network-interfaces", nets);
+	return o;
+}
+
+/* "/drives/ID" with prefix "/drives/": the ID, or NULL. */
+static const char *sub_id(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(path, prefix, n) || !path[n] || strchr(path + n, '/'))
+		return NULL;
+	return path + n;
+}
+
+static int action(vs_vmm *m, struct json_object *o, vs_err *err)
+{
+	struct json_object *t;
+	if (!json_object_object_get_ex(o, "action_type", &t) || !json_object_is_type(t, json_type_string))
+		return vs_fail(err, VS_EINVAL_CONFIG, "actions: missing string field \"action_type\"");
+	if (json_object_object_length(o) != 1)
+		return vs_fail(err, VS_EINVAL_CONFIG, "actions: only \"action_type\" is accepted");
+	const char *a = json_object_get_string(t);
+	if (!strcmp(a, "InstanceStart"))
+		return vs_vmm_start(m, err);
+	if (!strcmp(a, "SendCtrlAltDel"))
+		return vs_vmm_ctrl_alt_del(m, err);
+	if (!strcmp(a, "FlushMetrics"))
+		return vs_fail(err, VS_EINVAL_CONFIG, "actions: FlushMetrics is not supported yet (no metrics are configured)");
+	return vs_fail(err, VS_EINVAL_CONFIG, "actions: unknown action_type \"%.64s\"", a);
+}
+
+static int vm_state(vs_vmm *m, struct json_object *o, vs_err *err)
+{
+	struct json_object *t;
+	if (!json_object_object_get_ex(o, "state", &t) || !json_object_is_type(t, json_type_string) ||
+	    json_object_object_length(o) != 1)
+		return vs_fail(err, VS_EINVAL_CONFIG, "vm: the body must be {\"state\": \"Paused\"|\"Resumed\"}");
+	const char *s = json_object_get_string(t);
+	if (!strcmp(s, "Paused"))
+		return vs_vmm_pause(m, err);
+	if (!strcmp(s, "Resumed"))
+		return vs_vmm_resume(m, err);
+	return vs_fail(err, VS_EINVAL_CONFIG, "vm: unknown state \"%.64s\" (Paused or Resumed)", s);
+}
+
+void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_fc_reply *out)
+{
+	const char *p = req->path;
+	vs_err err = {0};
+	memset(out, 0, sizeof(*out));
+	if (req->method == VS_HTTP_GET) {
+		vs_vmm_spec *s = malloc(sizeof(*s));
+		if (!s) {
+			fault(out, "out of memory");
+			return;
+		}
+		vs_vmm_describe(m, s);
+		struct json_object *o = NULL;
+		if (!strcmp(p, "/")) {
+			o = json_object_new_object();
+			json_object_object_add(o, "id", json_object_new_string(info->id));
+			json_object_object_add(o, "state", json_object_new_string(state_name(vs_vmm_state_of(m))));
+			json_object_object_add(o, "vmm_version", json_object_new_string(info->version));
+			json_object_object_add(o, "app_name", json_object_new_string(info->app_name));
+		} else if (!strcmp(p, "/machine-config")) {
+			o = machine_json(s);
+		} else if (!strcmp(p, "/vm/config")) {
+			o = config_json(s);
+		} else if (!strcmp(p, "/version")) {
+			o = json_object_new_object();
+			json_object_object_add(o, "firecracker_version", json_object_new_string(info->version));
+		}
+		free(s);
+		if (o)
+			reply(out, 200, o);
+		else
+			fault(out, "Invalid request method and/or path: GET of an unknown path");
+		return;
+	}
+	struct json_object *body = NULL;
+	const char *id;
+	int r = 1; /* 1: no such route */
+	bool put = req->method == VS_HTTP_PUT, patch = req->method == VS_HTTP_PATCH;
+	bool known = (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/machine-config") || !strcmp(p, "/actions") ||
+			      sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
+		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/machine-config")));
+	if (!known) {
+		fault(out, "Invalid request method and/or path");
+		return;
+	}
+	if (vs_fc_parse_object(req->body, req->body_len, &body, &err) < 0) {
+		fault_err(out, &err);
+		return;
+	}
+	if (put && !strcmp(p, "/boot-source"))
+		r = vs_fc_boot_source(m, body, &err);
+	else if (!strcmp(p, "/machine-config"))
+		r = vs_fc_machine_config(m, body, patch, &err);
+	else if (put && !strcmp(p, "/actions"))
+		r = action(m, body, &err);
+	else if (put && (id = sub_id(p, "/drives/")))
+		r = vs_fc_drive(m, id, body, &err);
+	else if (put && (id = sub_id(p, "/network-interfaces/")))
+		r = vs_fc_net(m, id, body, &err);
+	else if (patch && !strcmp(p, "/vm"))
+		r = vm_state(m, body, &err);
+	json_object_put(body);
+	if (r == 0)
+		reply(out, 204, NULL);
+	else
+		fault_err(out, &err);
+}

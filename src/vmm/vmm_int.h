@@ -1,0 +1,78 @@
+/* Inside the engine: the handle, shared by vmm.c (lifecycle, main loop)
+ * and vmm_build.c (checking the request, building the machine). */
+#ifndef VS_VMM_VMM_INT_H
+#define VS_VMM_VMM_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "vmm/acpi.h"
+#include "vmm/boot.h"
+#include "vmm/console.h"
+#include "vmm/dev/legacy.h"
+#include "vmm/dev/serial.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+#include "vmm/vmm.h"
+
+/* The guest's files, mapped before /dev/kvm is touched so that a missing
+ * or broken file is reported as such. */
+typedef struct vs_guest_files {
+	char *kernel, *initrd;
+	size_t klen, ilen;
+} vs_guest_files;
+
+struct vs_vmm {
+	vs_vmm_options opts;
+	pthread_mutex_t mu;      /* state, spec, and every transition */
+	pthread_t owner;         /* the thread that made the handle: builds the VM and runs vs_vmm_wait */
+	/* vs_vmm_start from another thread (the API) is done by the owner. */
+	pthread_cond_t start_cv;
+	bool start_req, start_done;
+	int start_rc;
+	vs_err start_err;
+	vs_vmm_state state;
+	vs_vmm_spec spec;
+	bool have_boot;
+	bool jailed;
+	int wake_efd;            /* written on start and stop: wakes vs_vmm_wait */
+	int sigfd;               /* SIGINT/SIGTERM */
+	sigset_t old_mask;
+	_Atomic int stop_pending; /* vs_vmm_stop before start: status + 1 */
+	char stop_why[128];
+
+	/* The machine, from start on. */
+	bool built;
+	vs_vm vm;
+	vs_vcpu vcpus[VS_VMM_MAX_CPUS];
+	unsigned ncpus, made;
+	vs_serial serial;
+	vs_i8042 i8042;
+	vs_acpi_pm pm;
+	vs_pvpanic pvpanic;
+	vs_debug_exit dbg;
+	vs_console console;
+	vs_acpi_config acpi;
+	bool virtio_added;
+	pthread_mutex_t gate_mu; /* vCPU threads wait until the jail is on */
+	pthread_cond_t gate_cv;
+	bool gate_open;
+	unsigned started;        /* vCPU threads created */
+	unsigned ready;          /* vCPU threads at the gate (jailed if jail_on) */
+	bool jail_on, jail_failed;
+	vs_err jail_err;
+	int jail_extra[128];     /* the devices' and the front end's extra syscalls */
+	size_t n_jail_extra;
+	char cmdline[512];
+};
+
+/* vmm_build.c */
+int vs_vmm_map_files(const vs_vmm_spec *s, vs_guest_files *f, vs_err *err);
+void vs_vmm_unmap_files(vs_guest_files *f);
+int vs_vmm_check_disks(const vs_vmm_spec *s, vs_err *err);
+int vs_vmm_check_kvm(const vs_vmm_spec *s, bool allow_pvm, vs_err *err);
+int vs_vmm_add_devices(vs_vmm *m, vs_err *err);
+int vs_vmm_load_guest(vs_vmm *m, const vs_guest_files *f, vs_boot_result *boot, vs_err *err);
+void vs_vmm_measure(vs_vmm *m, vs_vmm_result *res);
+
+#endif
