@@ -40,10 +40,11 @@ static const unsigned long ioctls[] = {
 
 /* The API thread (src/vmm/api/server.c): socket I/O and memory, futexes
  * for the engine's locks, tgkill to kick vCPUs into a pause, getrandom
- * (json-c seeds its hash tables), and ioctl only for KVM_IRQ_LINE (a key
- * press raises IRQ 1). */
+ * (json-c seeds its hash tables), sysinfo (machine-config checks memory
+ * against the host's), and ioctl only for KVM_IRQ_LINE (a key press
+ * raises IRQ 1). */
 static const int api_calls[] = {
-	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_accept4, SYS_futex, SYS_rt_sigreturn, SYS_getrandom,
+	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_accept4, SYS_futex, SYS_rt_sigreturn, SYS_getrandom, SYS_sysinfo, SYS_sigaltstack,
 	SYS_rt_sigprocmask, SYS_tgkill, SYS_getpid, SYS_gettid, SYS_exit, SYS_restart_syscall,
 	SYS_clock_gettime, SYS_sched_yield, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
 	SYS_set_robust_list, SYS_rseq, SYS_membarrier,

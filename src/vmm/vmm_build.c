@@ -68,6 +68,7 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 			.mmio = &vm->mmio,
 			.irq = vs_vm_irq(vm, VS_VIRTIO_GSI_BASE + i),
 			.mmio_base = VS_VIRTIO_MMIO_BASE + (uint64_t)i * VS_VIRTIO_MMIO_SIZE,
+			.jail = !m->opts.no_jail,
 		};
 		const vs_vmm_device *d = slots[i].dev;
 		int r;

@@ -29,6 +29,7 @@ typedef struct vs_virtio_env {
 	vs_bus *mmio;
 	vs_irq irq;
 	uint64_t mmio_base;
+	bool jail;   /* a device thread loads the VMM seccomp filter itself (vmm/jail.h) */
 } vs_virtio_env;
 
 /* Raw disk image at path; capacity = file size / 512 (rounded down). With

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "vmm/dev/virtio_mmio.h"
+#include "vmm/jail.h"
 
 #define VIRTIO_ID_NET 1
 #define VIRTIO_NET_F_MAC 5
@@ -46,6 +47,7 @@ typedef struct net_dev {
 	vs_vq_chain rx_chain, tx_chain;
 	struct iovec rx_iov[VS_VQ_MAX_SIZE + 1];
 	uint8_t spill[65536 + NET_HDR_LEN]; /* largest tap frame */
+	bool jail; /* the RX thread loads the VMM filter itself */
 } net_dev;
 
 static void kick_rx(net_dev *n)
@@ -111,6 +113,15 @@ static void *rx_loop(void *arg)
 {
 	net_dev *n = arg;
 	bool wait_tap = false;
+	/* Threads have their own filters (no TSYNC): this one jails itself.
+	 * Should that fail the thread ends: the guest gets no frames. */
+	if (n->jail) {
+		size_t nc = 0;
+		const int *calls = vs_virtio_syscalls(&nc);
+		vs_err jerr;
+		if (vs_jail_apply_self(calls, nc, &jerr) < 0)
+			return NULL;
+	}
 	for (;;) {
 		struct pollfd p[2] = {{.fd = n->kick, .events = POLLIN},
 				      {.fd = wait_tap ? n->tap : -1, .events = POLLIN}};
@@ -243,6 +254,7 @@ int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint
 	if (!n)
 		return vs_fail(err, ENOMEM, "virtio-net: allocate device");
 	n->tap = n->kick = -1;
+	n->jail = env->jail;
 	if (open_tap(n, tap_name, err) < 0) {
 		net_free(n);
 		return -1;
