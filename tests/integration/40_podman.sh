@@ -187,6 +187,14 @@ out=$(prun --rm --security-opt seccomp="$TMP/deny.json" --security-opt no-new-pr
 check "run under a default-deny seccomp profile with no-new-privileges (got: $out)" test "$out" = filtered-ok
 out=$(prun --rm --security-opt seccomp="$TMP/deny.json" "$IMG" echo filtered-ok 2>&1)
 check "run under a default-deny seccomp profile without no-new-privileges (got: $out)" test "$out" = filtered-ok
+sleepnames='["execve","arch_prctl","brk","exit_group","getrandom","getuid","mprotect","prctl","prlimit64","readlink","rseq","set_robust_list","set_tid_address","write","nanosleep","clock_nanosleep"]'
+echo "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86_64\"],\"syscalls\":[{\"names\":$sleepnames,\"action\":\"SCMP_ACT_ALLOW\"}]}" > "$TMP/deny-sleep.json"
+for nnp in "--security-opt no-new-privileges" ""; do
+  prun -d --name filt --security-opt seccomp="$TMP/deny-sleep.json" $nnp "$IMG" sleep 1000 >/dev/null 2>&1
+  out=$(pm exec filt echo exec-filtered-ok 2>&1)
+  check "exec into a container under a default-deny profile${nnp:+ with no-new-privileges} (got: $out)" test "$out" = exec-filtered-ok
+  pm rm -f -t 0 filt >/dev/null 2>&1
+done
 
 # CVE-2024-21626: a workdir of /proc/self/fd/N, and a joining `podman exec`
 # watched by an attacker inside, never reach a host-only file.
