@@ -45,3 +45,29 @@ jq_edit() {
   local f="$1/config.json"
   jq "$2" "$f" > "$f.new" && mv "$f.new" "$f"
 }
+
+# fuzz_check LABEL NAME CORPUS DICT: build build-fuzz/NAME (libFuzzer, ASan+UBSan),
+# replay the seed corpus, then fuzz for VESSEL_FUZZ_SECONDS (30) seconds.
+# A crashing input is kept in build-fuzz/crashes/ for a regression seed.
+fuzz_check() {
+  local label=$1 name=$2 corpus=$3 dict=$4 secs=${VESSEL_FUZZ_SECONDS:-30}
+  local fuzzer=$ROOT/build-fuzz/$name
+  command -v clang >/dev/null || { not_ok "$label fuzzer builds: clang not installed (scripts/setup.sh installs it)"; return; }
+  if make -s -C "$ROOT" "build-fuzz/$name" >"$TMP/build.log" 2>&1; then ok "$label fuzzer builds"
+  else not_ok "$label fuzzer builds"; sed 's/^/# /' "$TMP/build.log"; return; fi
+  _fuzz_report() {
+    grep -E "ERROR|SUMMARY|#[0-9]+ 0x.* in vs_" "$1" | head -15 | sed 's/^/# /'
+    ls "$TMP"/art-* 2>/dev/null | sed 's/^/# input: /'
+  }
+  if "$fuzzer" -runs=0 -artifact_prefix="$TMP/art-" "$corpus" >"$TMP/replay.log" 2>&1; then
+    ok "$label seed corpus replays cleanly ($(ls "$corpus" | wc -l) inputs)"
+  else not_ok "$label seed corpus replays cleanly"; _fuzz_report "$TMP/replay.log"; fi
+  mkdir -p "$TMP/work-$name"
+  if "$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -dict="$dict" \
+       -artifact_prefix="$TMP/art-" "$TMP/work-$name" "$corpus" >"$TMP/fuzz.log" 2>&1; then
+    ok "$label fuzzing for ${secs}s finds nothing ($(grep -o 'Done [0-9]* runs' "$TMP/fuzz.log"))"
+  else
+    not_ok "$label fuzzing for ${secs}s finds nothing"; _fuzz_report "$TMP/fuzz.log"
+    mkdir -p "$ROOT/build-fuzz/crashes" && cp "$TMP"/art-* "$ROOT/build-fuzz/crashes/" 2>/dev/null
+  fi
+}
