@@ -79,8 +79,6 @@ int vs_fds_close_except(int below, const int *keep, size_t n, vs_err *err)
 		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0)
 			return walk_proc_fds(sorted, m, below, false, err);
 		lo = hi + 1;
-		if (i < m && hi == ~0U)
-			break;
 	}
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/mountinfo.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U /* Linux 6.3: ask for an executable memfd explicitly */
@@ -40,6 +41,11 @@
 #define CLONE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 extern char **environ;
+
+static int has_mount_id(const vs_mountinfo *m, void *arg)
+{
+	return (uint64_t)m->id == *(const uint64_t *)arg;
+}
 
 /* Whether the mount of fd is attached to our mount namespace: 1 yes, 0 no,
  * -1 cannot tell. statmount() looks mounts up in our namespace only; older
@@ -60,15 +66,7 @@ static int mount_attached(int fd)
 	}
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
 		return -1;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return -1;
-	char line[4096];
-	int found = 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strtoull(line, NULL, 10) == sx.stx_mnt_id;
-	fclose(f);
-	return found;
+	return vs_mountinfo_each("/proc/self/mountinfo", has_mount_id, &sx.stx_mnt_id, NULL);
 }
 
 /* What fd is: a sealed memfd, or a file on a read-only overlayfs that no

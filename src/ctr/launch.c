@@ -114,16 +114,18 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 	vs_err err = {0};
 	vs_sync_msg msg;
 	const vs_config *cfg = l->cfg;
+	const vs_namespace *mnt = &cfg->linux_.ns[VS_NS_MNT];
+	bool joined_mntns = mnt->enabled && mnt->path;
 	/* The init sets up the rootfs (exec finds it), except in a joined
 	 * mount namespace, which is its owner's. */
-	bool sets_up_rootfs = l->is_init && !(cfg->linux_.ns[VS_NS_MNT].enabled && cfg->linux_.ns[VS_NS_MNT].path);
+	bool sets_up_rootfs = l->is_init && !joined_mntns;
 	vs_rootfs_opts ro = {.cfg = cfg,
 			     .cgroup_path = l->cgroup_path,
 			     .in_userns = l->new_userns || l->ns_fds[VS_NS_USER] >= 0,
 			     .new_cgroupns = (l->new_ns_flags & CLONE_NEWCGROUP) != 0,
 			     .no_pivot = l->no_pivot,
-			     .shared_mntns = !cfg->linux_.ns[VS_NS_MNT].enabled,
-			     .joined_mntns = cfg->linux_.ns[VS_NS_MNT].enabled && cfg->linux_.ns[VS_NS_MNT].path};
+			     .shared_mntns = !mnt->enabled,
+			     .joined_mntns = joined_mntns};
 
 	if ((l->is_init || l->proc->terminal) && setsid() < 0 && errno != EPERM)
 		die(l, &(vs_err){errno, "setsid"});

@@ -3,6 +3,8 @@
  * (MNT_DETACH takes every mount below it along). */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -11,42 +13,57 @@
 #include "base/mountinfo.h"
 #include "ctr/rootfs.h"
 
+/* One mount, copied out of the callback's line buffer. */
 typedef struct {
-	const char *rootfs;
-	int n, cap;
-	vs_mountinfo *m; /* copies: id, parent, dev, and the two paths */
-	char **paths;
-} mounts;
+	bool found;
+	int id, parent;
+	unsigned major, minor;
+	char root[PATH_MAX], mountpoint[PATH_MAX];
+} mount_copy;
 
-static int collect(const vs_mountinfo *m, void *arg)
+static void copy_mount(mount_copy *c, const vs_mountinfo *m)
 {
-	mounts *ms = arg;
-	if (ms->n == ms->cap) {
-		ms->cap = ms->cap ? ms->cap * 2 : 64;
-		vs_mountinfo *nm = realloc(ms->m, (size_t)ms->cap * sizeof(*nm));
-		char **np = realloc(ms->paths, (size_t)ms->cap * 2 * sizeof(char *));
-		if (nm)
-			ms->m = nm;
-		if (np)
-			ms->paths = np;
-		if (!nm || !np)
-			return ENOMEM;
-	}
-	vs_mountinfo *c = &ms->m[ms->n];
-	*c = *m;
-	ms->paths[2 * ms->n] = strdup(m->root);
-	ms->paths[2 * ms->n + 1] = strdup(m->mountpoint);
-	c->root = ms->paths[2 * ms->n];
-	c->mountpoint = ms->paths[2 * ms->n + 1];
-	c->fstype = c->source = c->super_opts = NULL;
-	ms->n++;
-	return c->root && c->mountpoint ? 0 : ENOMEM;
+	c->found = true;
+	c->id = m->id;
+	c->parent = m->parent;
+	c->major = m->major;
+	c->minor = m->minor;
+	snprintf(c->root, sizeof(c->root), "%s", m->root);
+	snprintf(c->mountpoint, sizeof(c->mountpoint), "%s", m->mountpoint);
+}
+
+typedef struct {
+	const char *mountpoint;
+	mount_copy top;
+} top_search;
+
+/* The last mount on the path is the top of whatever is stacked there. */
+static int find_top(const vs_mountinfo *m, void *arg)
+{
+	top_search *t = arg;
+	if (!strcmp(m->mountpoint, t->mountpoint))
+		copy_mount(&t->top, m);
+	return 0;
+}
+
+typedef struct {
+	int id;
+	mount_copy parent;
+} parent_search;
+
+static int find_parent(const vs_mountinfo *m, void *arg)
+{
+	parent_search *p = arg;
+	if (m->id != p->id)
+		return 0;
+	copy_mount(&p->parent, m);
+	return 1;
 }
 
 /* Is m a bind of its own mount point, i.e. of the directory its parent
  * shows there? Same device, and a root that is the parent's root plus the
  * path from the parent's mount point down to m's. */
-static bool is_self_bind(const vs_mountinfo *m, const vs_mountinfo *parent)
+static bool is_self_bind(const mount_copy *m, const mount_copy *parent)
 {
 	if (m->major != parent->major || m->minor != parent->minor)
 		return false;
@@ -68,24 +85,18 @@ static int release_here(const char *root_path, vs_err *err)
 	char rootfs[PATH_MAX];
 	if (!realpath(root_path, rootfs))
 		return errno == ENOENT ? 0 : vs_fail(err, errno, "resolve root.path %s", root_path);
-	mounts ms = {.rootfs = rootfs};
-	int rc = vs_mountinfo_each("/proc/self/mountinfo", collect, &ms, err);
-	if (rc > 0)
-		rc = vs_fail(err, rc, "read /proc/self/mountinfo");
-	const vs_mountinfo *top = NULL, *parent = NULL;
-	for (int i = 0; rc == 0 && i < ms.n; i++)
-		if (!strcmp(ms.m[i].mountpoint, rootfs))
-			top = &ms.m[i]; /* the last one stacked there */
-	for (int i = 0; top && i < ms.n; i++)
-		if (ms.m[i].id == top->parent)
-			parent = &ms.m[i];
-	if (top && parent && is_self_bind(top, parent) && umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL)
-		rc = vs_fail(err, errno, "detach the container's mounts on %s", rootfs);
-	for (int i = 0; i < 2 * ms.n; i++)
-		free(ms.paths[i]);
-	free(ms.paths);
-	free(ms.m);
-	return rc;
+	static const char mountinfo[] = "/proc/self/mountinfo";
+	top_search t = {.mountpoint = rootfs};
+	if (vs_mountinfo_each(mountinfo, find_top, &t, err) < 0)
+		return -1;
+	if (!t.top.found)
+		return 0;
+	parent_search p = {.id = t.top.parent};
+	if (vs_mountinfo_each(mountinfo, find_parent, &p, err) < 0)
+		return -1;
+	if (p.parent.found && is_self_bind(&t.top, &p.parent) && umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL)
+		return vs_fail(err, errno, "detach the container's mounts on %s", rootfs);
+	return 0;
 }
 
 int vs_rootfs_release(const vs_config *cfg, vs_err *err)

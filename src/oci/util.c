@@ -77,12 +77,12 @@ int vs_oci_uint(struct json_object *obj, const char *key, const char *where, uin
 	return 0;
 }
 
-int vs_oci_u32(struct json_object *obj, const char *key, const char *where, uint32_t *out, bool *present,
-	       vs_err *err)
+static int u32_upto(struct json_object *obj, const char *key, const char *where, uint32_t max, uint32_t *out,
+		    bool *present, vs_err *err)
 {
 	uint64_t v;
 	bool have;
-	if (vs_oci_uint(obj, key, where, UINT32_MAX, &v, &have, err) < 0)
+	if (vs_oci_uint(obj, key, where, max, &v, &have, err) < 0)
 		return -1;
 	if (present)
 		*present = have;
@@ -91,18 +91,16 @@ int vs_oci_u32(struct json_object *obj, const char *key, const char *where, uint
 	return 0;
 }
 
+int vs_oci_u32(struct json_object *obj, const char *key, const char *where, uint32_t *out, bool *present,
+	       vs_err *err)
+{
+	return u32_upto(obj, key, where, UINT32_MAX, out, present, err);
+}
+
 int vs_oci_id(struct json_object *obj, const char *key, const char *where, uint32_t *out, bool *present,
 	      vs_err *err)
 {
-	uint64_t v;
-	bool have;
-	if (vs_oci_uint(obj, key, where, VS_OCI_ID_MAX, &v, &have, err) < 0)
-		return -1;
-	if (present)
-		*present = have;
-	if (have)
-		*out = (uint32_t)v;
-	return 0;
+	return u32_upto(obj, key, where, VS_OCI_ID_MAX, out, present, err);
 }
 
 int vs_oci_elem_obj(struct json_object *arr, size_t i, const char *where, struct json_object **out,
