@@ -28,7 +28,7 @@ int vs_read_fd(int fd, const char *name, size_t max, char **out, size_t *len, vs
 int vs_path_fmt(char *buf, size_t len, vs_err *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Write data to path (O_TRUNC). */
 int vs_write_file(const char *path, const void *data, size_t len, mode_t mode, vs_err *err);
-/* Write atomically: tmp file in the same dir + fsync-less rename. */
+/* Write atomically: tmp file in the same dir, then swapped in (fsync-less). */
 int vs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, vs_err *err);
 /* mkdir -p. */
 int vs_mkdir_p(const char *path, mode_t mode, vs_err *err);

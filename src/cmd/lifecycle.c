@@ -124,19 +124,25 @@ VS_CMD(run)
 			    .systemd_cgroup = g->systemd_cgroup,
 			    .preserve_fds = (int)f.preserve_fds,
 			    .keep_pty = !f.detach && !f.console_socket};
+	vs_container c = {0};
+	o.keep = &c;
 	vs_err err = {0};
 	pid_t pid;
 	int pty;
 	if (vs_container_create(&o, &pid, &pty, &err) < 0)
 		return vs_cmd_fail(&err);
-	if (vs_container_start(g->root, o.id, &err) < 0) {
-		vs_container_delete(g->root, o.id, true, NULL);
+	if (vs_container_start_kept(&c, &err) < 0) {
+		vs_container_delete_kept(&c, NULL);
 		return vs_cmd_fail(&err);
 	}
-	if (f.detach)
+	if (f.detach) {
+		vs_container_release(&c);
 		return 0;
+	}
 	int status = vs_fg_wait(pid, pty);
-	if (!f.keep && vs_container_delete(g->root, o.id, true, &err) < 0)
+	if (f.keep)
+		vs_container_release(&c);
+	else if (vs_container_delete_kept(&c, &err) < 0)
 		vs_cmd_fail(&err);
 	return status;
 }

@@ -13,7 +13,7 @@
 #define VESSEL_VERSION "0.1.0"
 
 /* sealed: the command puts processes into a container, so it first
- * re-executes vessel from a sealed view of its binary (CVE-2019-5736). */
+ * switches to a sealed view of the vessel binary (CVE-2019-5736). */
 static const struct {
 	const char *name;
 	int (*fn)(vs_global *, int, char **);

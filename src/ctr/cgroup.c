@@ -203,8 +203,9 @@ out:
 }
 
 /* v1 cpuset: a new cgroup starts with empty cpus/mems and then refuses
- * tasks, so inherit the parent's. */
-static int cpuset_inherit(const char *dir, vs_err *err)
+ * tasks, so inherit the parent's. One just made (fresh) is known empty,
+ * or (cgroup.clone_children) already holds what we would write. */
+static int cpuset_inherit(const char *dir, bool fresh, vs_err *err)
 {
 	char parent[PATH_MAX];
 	if (vs_path_fmt(parent, sizeof(parent), err, "%s", dir) < 0)
@@ -213,12 +214,14 @@ static int cpuset_inherit(const char *dir, vs_err *err)
 	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	for (int i = 0; i < 2; i++) {
 		char *cur, *up;
-		if (vs_cg_read(dir, files[i], &cur, err) < 0)
-			return -1;
-		bool empty = cur[strspn(cur, " \n")] == 0;
-		free(cur);
-		if (!empty)
-			continue;
+		if (!fresh) {
+			if (vs_cg_read(dir, files[i], &cur, err) < 0)
+				return -1;
+			bool empty = cur[strspn(cur, " \n")] == 0;
+			free(cur);
+			if (!empty)
+				continue;
+		}
 		if (vs_cg_read(parent, files[i], &up, err) < 0)
 			return -1;
 		up[strcspn(up, "\n")] = 0;
@@ -238,6 +241,19 @@ static int make_dir(vs_cg_hier *h, vs_err *err)
 	char path[PATH_MAX];
 	if (vs_path_fmt(path, sizeof(path), err, "%s", h->dir) < 0)
 		return -1;
+	/* v1: the parents are usually there already (one "vessel" directory
+	 * for all containers), so the leaf alone is tried first, which spares
+	 * a failing mkdir, and for cpuset two reads, per hierarchy. v2 walks
+	 * always: each level must delegate the controllers to the next. */
+	if (!h->v2) {
+		if (mkdir(path, 0755) == 0) {
+			if (!(h->made_from = strdup(path)))
+				return vs_fail(err, ENOMEM, "create cgroup %s", path);
+			return (h->ctrls & (1u << VS_CGC_CPUSET)) ? cpuset_inherit(path, true, err) : 0;
+		}
+		if (errno != ENOENT && errno != EEXIST)
+			return vs_fail(err, errno, "create cgroup %s", path);
+	}
 	/* Walk the components below the mount point: "/vessel", "/vessel/x". */
 	for (char *p = path + (strcmp(h->mnt, "/") ? strlen(h->mnt) : 0); p && *p == '/';) {
 		char *next = strchr(p + 1, '/');
@@ -253,7 +269,7 @@ static int make_dir(vs_cg_hier *h, vs_err *err)
 			return vs_fail(err, errno, "create cgroup %s", path);
 		if (made && !h->made_from && !(h->made_from = strdup(path)))
 			return vs_fail(err, ENOMEM, "create cgroup %s", path);
-		if (!h->v2 && (h->ctrls & (1u << VS_CGC_CPUSET)) && cpuset_inherit(path, err) < 0)
+		if (!h->v2 && (h->ctrls & (1u << VS_CGC_CPUSET)) && cpuset_inherit(path, made, err) < 0)
 			return -1;
 		if (next)
 			*next = '/';
@@ -266,6 +282,11 @@ static int make_dir(vs_cg_hier *h, vs_err *err)
  * retrying while the kernel still counts exiting tasks (EBUSY). */
 static int remove_tree(const char *dir)
 {
+	/* Mostly there is nothing under it: try that first. */
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY && errno != ENOTEMPTY)
+		return -1;
 	DIR *d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -1;

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "ctr/cgroup_internal.h"
 
@@ -45,11 +46,31 @@ static void label(char *buf, size_t len, const vs_resources *r, size_t i)
 		snprintf(buf, len, "devices(OCI default %zu)", i - r->n_devices);
 }
 
+/* One write per rule (the kernel parses each write as one rule), but one
+ * open per file: this runs on every create, with the 14 default rules. */
+static int write_rule(int fd[2], const char *dir, bool allow, const char *line, const char *what, vs_err *err)
+{
+	const char *file = allow ? "devices.allow" : "devices.deny";
+	char path[PATH_MAX];
+	if (vs_path_fmt(path, sizeof(path), err, "%s/%s", dir, file) < 0)
+		return -1;
+	int *f = &fd[allow];
+	if (*f < 0 && (*f = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return vs_fail(err, errno, "linux.resources.%s: open %s", what, path);
+	ssize_t w;
+	do
+		w = write(*f, line, strlen(line));
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return vs_fail(err, errno, "linux.resources.%s: write %s to %s", what, line, path);
+	return 0;
+}
+
 int vs_cg_v1_devices(const char *dir, const vs_resources *r, vs_err *err)
 {
-	if (vs_cg_set(dir, "devices.deny", "a", err, "devices (reset to deny-all)") < 0)
-		return -1;
-	for (size_t i = 0; i < r->n_devices + N_DEFAULTS; i++) {
+	int fd[2] = {-1, -1}; /* devices.deny, devices.allow */
+	int rc = write_rule(fd, dir, false, "a", "devices (reset to deny-all)", err);
+	for (size_t i = 0; rc == 0 && i < r->n_devices + N_DEFAULTS; i++) {
 		const vs_device_rule *d = rule_at(r, i);
 		char line[64], maj[24] = "*", min[24] = "*", what[48];
 		if (d->major >= 0)
@@ -59,10 +80,12 @@ int vs_cg_v1_devices(const char *dir, const vs_resources *r, vs_err *err)
 		/* v1 reads a leading "a" as "everything", whatever follows. */
 		snprintf(line, sizeof(line), "%c %s:%s %s", d->type, maj, min, access_of(d));
 		label(what, sizeof(what), r, i);
-		if (vs_cg_set(dir, d->allow ? "devices.allow" : "devices.deny", line, err, "%s", what) < 0)
-			return -1;
+		rc = write_rule(fd, dir, d->allow, line, what, err);
 	}
-	return 0;
+	for (int k = 0; k < 2; k++)
+		if (fd[k] >= 0)
+			close(fd[k]);
+	return rc;
 }
 
 /* ---- v2: the BPF program ---- */

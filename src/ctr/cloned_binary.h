@@ -1,13 +1,17 @@
 /* CVE-2019-5736: the runtime binary must not be reachable for writing from a
- * container. Before any process enters a container, vessel re-executes itself
- * from a sealed view of its binary, so /proc/<pid>/exe of every vessel process
- * a container can see (and /proc/self/exe of the init, which a hostile image
- * can execve) is a file nobody can open for writing:
+ * container. Before any process enters a container, vessel switches itself to
+ * a sealed view of its binary, so /proc/<pid>/exe of every vessel process a
+ * container can see (and /proc/self/exe of the init, which a hostile image
+ * can execve, name as its #! or ELF interpreter) is a file nobody can open
+ * for writing, and no mapping of such a process is of the host binary:
  *  - a private read-only overlayfs over the binary's directory, created with
  *    fsopen() and never attached to any mount namespace: no copy, and it has
  *    no upper layer, so unlike a read-only bind mount it cannot be made
  *    writable again (runc >= 1.2 does the same);
- *  - else (no overlayfs, not privileged, old kernel) a sealed memfd copy. */
+ *  - else (no overlayfs, not privileged, old kernel) a sealed memfd copy.
+ * The switch remaps the image from that file and repoints /proc/self/exe at
+ * it (self_image.c), with no second execve; where the kernel refuses that
+ * (no CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE) the file is executed. */
 #ifndef VS_CTR_CLONED_BINARY_H
 #define VS_CTR_CLONED_BINARY_H
 
@@ -19,9 +23,9 @@ typedef enum {
 	VS_SEAL_MEMFD,   /* a sealed memfd copy of it */
 } vs_seal_kind;
 
-/* Unless the running image is already sealed, execve this binary sealed (the
- * overlayfs view if this host allows it, else the memfd copy) with the same
- * argv/envp. Returns 0 when already sealed; otherwise returns only on failure. */
+/* Unless the running image is already sealed, switch to this binary sealed
+ * (the overlayfs view if this host allows it, else the memfd copy): in place,
+ * else by execve with the same argv/envp. Returns 0 when running sealed. */
 int vs_ensure_cloned_binary(char **argv, char **envp, vs_err *err);
 
 /* How the running image is sealed. */

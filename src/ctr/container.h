@@ -10,6 +10,15 @@
 #include "ctr/state.h"
 #include "oci/config.h"
 
+/* What create loaded, kept by `run`, which starts and deletes the same
+ * container in the same process: state.json and the config copy are then
+ * not read back, nor the cgroup hierarchies looked up again. */
+typedef struct vs_container {
+	vs_state st;
+	vs_config *cfg;
+	struct vs_cgroup *cg;
+} vs_container;
+
 typedef struct vs_create_opts {
 	const char *root;           /* --root */
 	const char *id;
@@ -19,12 +28,19 @@ typedef struct vs_create_opts {
 	bool no_pivot, no_new_keyring, systemd_cgroup;
 	int preserve_fds;
 	bool keep_pty;              /* `run -t` without a console socket: hand the pty master back */
+	vs_container *keep;         /* if set, filled on success instead of freed */
 } vs_create_opts;
 
 /* Create the container: namespaces, cgroup, rootfs, process ready to start. */
 int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs_err *err);
 /* Let a created container's process exec the user program; runs poststart hooks. */
 int vs_container_start(const char *root, const char *id, vs_err *err);
+/* The same on a container create kept (o->keep); the status was known at
+ * create, so only the start itself is done. */
+int vs_container_start_kept(vs_container *c, vs_err *err);
+/* delete --force of a kept container; frees what it holds, as does release. */
+int vs_container_delete_kept(vs_container *c, vs_err *err);
+void vs_container_release(vs_container *c);
 /* Signal the init (or, with all, every process in the cgroup). */
 int vs_container_kill(const char *root, const char *id, int sig, bool all, vs_err *err);
 /* Remove a container; running/paused ones only with force (killed first). */

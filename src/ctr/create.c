@@ -38,15 +38,35 @@ int vs_container_hooks(const vs_config *cfg, const vs_state *st, int kind, vs_st
 	return rc;
 }
 
+/* The UTC calendar date of a day count since 1970-01-01 (proleptic
+ * Gregorian, eras of 400 years). Not gmtime_r: glibc's reads /etc/localtime
+ * on first use even for UTC, seven syscalls on every create. */
+static void civil_from_days(long long z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	long long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 static char *now_rfc3339(void)
 {
 	struct timespec ts;
-	struct tm tm;
 	char buf[64];
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+	if (secs < 0)
+		secs += 86400, days--;
+	int y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, secs / 3600, secs / 60 % 60,
+		 secs % 60, ts.tv_nsec);
 	return strdup(buf);
 }
 
@@ -264,6 +284,10 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	*pid = st.pid;
 	close(socks[0]);
 	close(fifo_fd);
+	if (o->keep) {
+		*o->keep = (vs_container){.st = st, .cfg = cfg, .cg = cg};
+		return 0;
+	}
 	vs_cgroup_free(cg);
 	vs_config_free(cfg);
 	vs_state_clear(&st);

@@ -51,7 +51,13 @@ int vs_inroot_mkpath(int rootfd, const char *path, bool as_file, vs_err *err)
 	char buf[4096], sofar[4096] = "";
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return vs_fail(err, ENAMETOOLONG, "path %s", path);
-	int fd = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+	/* Mostly it is all there: one lookup, the same the walk would end with. */
+	int fd = openat2_in_root(rootfd, path, O_PATH);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT)
+		return vs_fail(err, errno, "open %s in rootfs", path);
+	fd = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
 	if (fd < 0)
 		return vs_fail(err, errno, "open rootfs");
 	size_t used = 0;

@@ -26,6 +26,31 @@ int vs_container_config(const vs_state *st, vs_config **cfg, vs_err *err)
 	return rc;
 }
 
+/* Release the init blocked on exec.fifo, then the poststart hooks (from
+ * cfg, else from the config copy). */
+static int start_created(const vs_state *st, const vs_config *cfg, vs_err *err)
+{
+	char fifo[PATH_MAX];
+	snprintf(fifo, sizeof(fifo), "%s/" VS_EXEC_FIFO, st->dir);
+	/* Non-blocking: with the container process gone there is no reader (ENXIO). */
+	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return vs_fail(err, errno == ENXIO ? ESRCH : errno, "start container %s: open exec.fifo", st->id);
+	ssize_t w = write(fd, "0", 1);
+	int e = errno;
+	close(fd);
+	unlink(fifo);
+	if (w != 1)
+		return vs_fail(err, e, "start container %s: write exec.fifo", st->id);
+	vs_config *loaded = NULL;
+	if (!cfg && vs_container_config(st, &loaded, NULL) == 0)
+		cfg = loaded;
+	if (cfg)
+		vs_container_hooks(cfg, st, VS_HOOK_POSTSTART, VS_STATUS_RUNNING, NULL);
+	vs_config_free(loaded);
+	return 0;
+}
+
 int vs_container_start(const char *root, const char *id, vs_err *err)
 {
 	vs_state st;
@@ -33,35 +58,17 @@ int vs_container_start(const char *root, const char *id, vs_err *err)
 		return -1;
 	int rc = -1;
 	vs_status s = vs_state_status(&st);
-	if (s != VS_STATUS_CREATED) {
+	if (s != VS_STATUS_CREATED)
 		vs_fail(err, EINVAL, "cannot start container %s: it is %s, not created", id, vs_status_name(s));
-		goto out;
-	}
-	char fifo[PATH_MAX];
-	snprintf(fifo, sizeof(fifo), "%s/" VS_EXEC_FIFO, st.dir);
-	/* Non-blocking: with the container process gone there is no reader (ENXIO). */
-	int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		vs_fail(err, errno == ENXIO ? ESRCH : errno, "start container %s: open exec.fifo", id);
-		goto out;
-	}
-	ssize_t w = write(fd, "0", 1);
-	int e = errno;
-	close(fd);
-	unlink(fifo);
-	if (w != 1) {
-		vs_fail(err, e, "start container %s: write exec.fifo", id);
-		goto out;
-	}
-	vs_config *cfg;
-	if (vs_container_config(&st, &cfg, NULL) == 0) {
-		vs_container_hooks(cfg, &st, VS_HOOK_POSTSTART, VS_STATUS_RUNNING, NULL);
-		vs_config_free(cfg);
-	}
-	rc = 0;
-out:
+	else
+		rc = start_created(&st, NULL, err);
 	vs_state_clear(&st);
 	return rc;
+}
+
+int vs_container_start_kept(vs_container *c, vs_err *err)
+{
+	return start_created(&c->st, c->cfg, err);
 }
 
 static int open_cgroup(const vs_state *st, vs_cgroup **cg, vs_err *err)
@@ -115,6 +122,22 @@ static void kill_all(const vs_state *st, vs_cgroup *cg)
 	}
 }
 
+/* Everything after the status check; cfg NULL if there is none to read. */
+static int delete_stopped(const vs_state *st, const vs_config *cfg, vs_cgroup *cg, vs_err *err)
+{
+	kill_all(st, cg);
+	if (cfg && !st->creating)
+		vs_container_hooks(cfg, st, VS_HOOK_POSTSTOP, VS_STATUS_STOPPED, NULL);
+	int rc = 0;
+	if (cfg && vs_rootfs_release(cfg, err) < 0)
+		rc = vs_wrap(err, "delete container %s", st->id);
+	if (rc == 0 && cg && vs_cgroup_destroy(cg, err) < 0)
+		rc = vs_wrap(err, "delete container %s", st->id);
+	if (rc == 0 && vs_state_remove(st, err) < 0)
+		rc = -1;
+	return rc;
+}
+
 int vs_container_delete(const char *root, const char *id, bool force, vs_err *err)
 {
 	vs_state st;
@@ -128,23 +151,29 @@ int vs_container_delete(const char *root, const char *id, bool force, vs_err *er
 	}
 	vs_cgroup *cg = NULL;
 	open_cgroup(&st, &cg, NULL);
-	kill_all(&st, cg);
 	vs_config *cfg = NULL;
 	if (vs_container_config(&st, &cfg, NULL) < 0)
 		cfg = NULL;
-	if (cfg && !st.creating)
-		vs_container_hooks(cfg, &st, VS_HOOK_POSTSTOP, VS_STATUS_STOPPED, NULL);
-	int rc = 0;
-	if (cfg && vs_rootfs_release(cfg, err) < 0)
-		rc = vs_wrap(err, "delete container %s", id);
-	if (rc == 0 && cg && vs_cgroup_destroy(cg, err) < 0)
-		rc = vs_wrap(err, "delete container %s", id);
-	if (rc == 0 && vs_state_remove(&st, err) < 0)
-		rc = -1;
+	int rc = delete_stopped(&st, cfg, cg, err);
 	vs_config_free(cfg);
 	vs_cgroup_free(cg);
 	vs_state_clear(&st);
 	return rc;
+}
+
+int vs_container_delete_kept(vs_container *c, vs_err *err)
+{
+	int rc = delete_stopped(&c->st, c->cfg, c->cg, err);
+	vs_container_release(c);
+	return rc;
+}
+
+void vs_container_release(vs_container *c)
+{
+	vs_cgroup_free(c->cg);
+	vs_config_free(c->cfg);
+	vs_state_clear(&c->st);
+	*c = (vs_container){0};
 }
 
 int vs_container_freeze(const char *root, const char *id, bool frozen, vs_err *err)

@@ -14,6 +14,8 @@ exe=$(readlink /proc/$pid/exe) exefs=$(stat -f -c %T /proc/$pid/exe)
 check "the waiting container process runs from a sealed view, not $VESSEL (exe $exe on $exefs)" \
   bash -c "[[ '$exe' != '$VESSEL' && ( '$exe' == /memfd:* || '$exefs' == overlayfs ) ]]"
 check "its /proc/pid/exe cannot be opened for writing" bash -c "! (echo x >> /proc/$pid/exe) 2>/dev/null"
+check "none of its mappings is of $VESSEL either (/proc/pid/map_files would reach it)" \
+  bash -c "! grep -q ' $VESSEL\$' /proc/$pid/maps"
 sum_before=$(sha256sum "$VESSEL" | cut -d' ' -f1)
 vs start sec1
 # From inside: try to overwrite the runtime through the exe link of a vessel exec process.

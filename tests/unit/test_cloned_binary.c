@@ -24,10 +24,12 @@
 #include <cmocka.h>
 
 #include "ctr/cloned_binary.h"
+#include "ctr/self_image.h"
 
 extern char **environ;
 
 static char self[4096];
+static bool reexecuted;
 
 /* --report MARKER: one line about the running image. */
 static int report(char **argv)
@@ -43,9 +45,21 @@ static int report(char **argv)
 	struct statfs sf = {0};
 	if (rfd >= 0)
 		fstatfs(rfd, &sf);
-	printf("exe=%s kind=%d write_open_errno=%d overlay=%d seal_locked=%d argv=%s env=%s\n", exe,
-	       (int)vs_sealed_kind(), open_errno, sf.f_type == OVERLAYFS_SUPER_MAGIC, seal_locked,
-	       argv[2] ? argv[2] : "", getenv("VESSEL_CLONE_TEST") ?: "");
+	/* No mapping may still be of the host binary either (/proc/PID/map_files
+	 * would reach it): the switch without execve remaps every segment. */
+	int maps_self = 0;
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char line[4400];
+	size_t sl = strlen(self);
+	while (maps && fgets(line, sizeof(line), maps)) {
+		size_t ll = strcspn(line, "\n");
+		maps_self += ll >= sl + 1 && line[ll - sl - 1] == ' ' && !strncmp(line + ll - sl, self, sl);
+	}
+	if (maps)
+		fclose(maps);
+	printf("exe=%s kind=%d write_open_errno=%d overlay=%d seal_locked=%d maps_self=%d reexec=%d argv=%s env=%s\n",
+	       exe, (int)vs_sealed_kind(), open_errno, sf.f_type == OVERLAYFS_SUPER_MAGIC, seal_locked, maps_self,
+	       reexecuted, argv[2] ? argv[2] : "", getenv("VESSEL_CLONE_TEST") ?: "");
 	if (wfd >= 0)
 		close(wfd);
 	if (rfd >= 0)
@@ -88,6 +102,10 @@ static int child(int argc, char **argv)
 	if (!strcmp(argv[1], "--report"))
 		return report(argv);
 	if (!strcmp(argv[1], "--ensure")) {
+		/* Set before the switch: seen again only if it re-executed. */
+		if (getenv("VESSEL_CLONE_REEXEC"))
+			reexecuted = true;
+		setenv("VESSEL_CLONE_REEXEC", "1", 1);
 		if (vs_ensure_cloned_binary(argv, environ, &err) < 0) {
 			printf("ensure failed: %s\n", err.msg);
 			return 1;
@@ -102,6 +120,16 @@ static int child(int argc, char **argv)
 			return 1;
 		}
 		return exec_report(fd, NULL);
+	}
+	if (!strcmp(argv[1], "--switch-sealed") && argc > 2) {
+		int fd = vs_sealed_self_open(!strcmp(argv[2], "memfd") ? VS_SEAL_MEMFD : VS_SEAL_OVERLAY, &err);
+		if (fd < 0 || vs_self_image_replace(fd, &err) < 0) {
+			printf("switch failed: %s (errno %d)\n", err.msg, err.code);
+			return 1;
+		}
+		close(fd);
+		char *rep[] = {argv[0], "--report", "marker-arg", NULL};
+		return report(rep);
 	}
 	if (!strcmp(argv[1], "--ro-overlay") && argc > 2)
 		return ro_overlay(argv[2]);
@@ -163,7 +191,41 @@ static void test_ensure_runs_sealed(void **state)
 		assert_non_null(strstr(out, "kind=2 "));
 	if (strstr(out, self))
 		fail_msg("still running from %s: %s", self, out);
+	assert_non_null(strstr(out, " maps_self=0 "));
+	/* Root (CAP_SYS_ADMIN) switches in place, without a second execve. */
+	if (geteuid() == 0)
+		assert_non_null(strstr(out, " reexec=0 "));
 	assert_non_null(strstr(out, "argv=marker-arg env=kept"));
+}
+
+/* The switch itself, from either sealed file: the process goes on (same
+ * stack, heap, data) running from it. */
+static void switch_to(const char *kind, const char *expect)
+{
+	char *const args[] = {"test_cloned_binary", "--switch-sealed", (char *)kind, NULL};
+	char *out = run_self(args);
+	if (!strstr(out, expect) || !strstr(out, " maps_self=0 ") || !strstr(out, "argv=marker-arg env=kept"))
+		fail_msg("after switching to the %s: %s", kind, out);
+}
+
+static void test_switch_to_memfd(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skip: PR_SET_MM_MAP needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE\n");
+		skip();
+	}
+	switch_to("memfd", "exe=/memfd:vessel-cloned (deleted) kind=2 write_open_errno=26 ");
+}
+
+static void test_switch_to_overlay(void **state)
+{
+	(void)state;
+	if (!overlay_possible()) {
+		print_message("skip: needs overlayfs in the kernel and root\n");
+		skip();
+	}
+	switch_to("overlay", "kind=1 write_open_errno=30 overlay=1 ");
 }
 
 static void test_overlay_view(void **state)
@@ -230,6 +292,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ensure_runs_sealed),
 		cmocka_unit_test(test_overlay_view),
 		cmocka_unit_test(test_memfd_copy),
+		cmocka_unit_test(test_switch_to_memfd),
+		cmocka_unit_test(test_switch_to_overlay),
 		cmocka_unit_test(test_mounted_ro_overlay_is_not_sealed),
 		cmocka_unit_test(test_plain_binary_is_not_cloned),
 	};

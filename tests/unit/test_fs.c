@@ -1,6 +1,7 @@
 /* base/fs.c: files a user names are read with a cap and never block
  * (config.json -> /dev/zero grew the runtime to 1.3 GB, a FIFO hung it),
  * and a path that does not fit is refused instead of truncated. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,6 +48,35 @@ static void test_regular_file_is_read_whole(void **state)
 	assert_int_equal(len, 7);
 	assert_string_equal(buf, "{\"a\":1}");
 	free(buf);
+	unlink(path);
+}
+
+/* The first write creates the file, later ones swap the new content in:
+ * each time only the file itself is left in the directory, with the mode
+ * asked for. */
+static void test_atomic_write_replaces_and_leaves_nothing_behind(void **state)
+{
+	(void)state;
+	vs_err err = {0};
+	const char *v[] = {"first", "second, longer", "3"};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(vs_write_file_atomic(path, v[i], strlen(v[i]), 0640, &err), 0);
+		char *buf;
+		size_t len;
+		assert_int_equal(vs_read_regular(path, 64, &buf, &len, &err), 0);
+		assert_string_equal(buf, v[i]);
+		free(buf);
+		struct stat sb;
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0640);
+		DIR *d = opendir(dir);
+		assert_non_null(d);
+		int entries = 0;
+		for (struct dirent *de; (de = readdir(d));)
+			entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+		closedir(d);
+		assert_int_equal(entries, 1);
+	}
 	unlink(path);
 }
 
@@ -143,6 +173,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regular_file_is_read_whole),
+		cmocka_unit_test(test_atomic_write_replaces_and_leaves_nothing_behind),
 		cmocka_unit_test(test_fifo_is_refused_without_blocking),
 		cmocka_unit_test(test_device_and_directory_are_refused),
 		cmocka_unit_test(test_file_over_the_cap_is_refused),
