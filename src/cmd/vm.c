@@ -17,6 +17,7 @@
 static const char usage_text[] =
 	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
 	"                     [--memory SIZE] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
+	"                     [--vsock CID:UDS_PATH] [--balloon MIB[,deflate-on-oom][,stats=SECONDS]]\n"
 	"                     [--console serial|none] [--api-sock PATH]\n"
 	"       vessel vm run --config-file FILE [--api-sock PATH | --no-api]\n"
 	"       vessel vm run --api-sock PATH\n"
@@ -34,7 +35,12 @@ static const char usage_text[] =
 	"--api-sock PATH serves Firecracker's HTTP API on a Unix socket (docs/vm-api.md);\n"
 	"without a boot source on the command line, PUT /actions InstanceStart boots.\n"
 	"--config-file FILE boots from Firecracker's JSON configuration (boot-source,\n"
-	"machine-config, drives, network-interfaces); --no-api serves no API.\n"
+	"machine-config, drives, network-interfaces, vsock, balloon); --no-api serves no API.\n"
+	"--vsock CID:UDS_PATH adds a virtio-vsock device (guest CID >= 3) with\n"
+	"Firecracker's host side: connect to UDS_PATH and send \"CONNECT <port>\\n\" to\n"
+	"reach a guest port; guest connections to host port P go to UDS_PATH_P.\n"
+	"--balloon MIB adds a virtio-balloon with that target (memory the guest gives\n"
+	"back to the host); stats=SECONDS polls the guest's memory statistics.\n"
 	"\n"
 	"Environment: VESSEL_VM_STATS=1 prints start-up CPU time and memory use to\n"
 	"stderr at exit; VESSEL_ALLOW_PVM=1 tries to boot even on a PVM /dev/kvm;\n"
@@ -146,8 +152,53 @@ static int parse_disk(char *spec, unsigned idx, vs_vmm_device *d)
 	return 0;
 }
 
+/* --vsock CID:UDS_PATH */
+static int parse_vsock(const char *spec, vs_vmm_vsock *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long cid = strtoul(spec, &end, 10);
+	if (errno || end == spec || *end != ':' || !end[1] || cid > UINT32_MAX || strlen(end + 1) >= sizeof(v->uds_path))
+		return -1;
+	memset(v, 0, sizeof(*v));
+	v->guest_cid = (uint32_t)cid;
+	memcpy(v->uds_path, end + 1, strlen(end + 1) + 1);
+	return 0;
+}
+
+/* --balloon MIB[,deflate-on-oom][,stats=SECONDS] */
+static int parse_balloon(const char *spec, vs_vmm_balloon *b)
+{
+	char buf[128], *end;
+	if (strlen(spec) >= sizeof(buf))
+		return -1;
+	memcpy(buf, spec, strlen(spec) + 1);
+	memset(b, 0, sizeof(*b));
+	char *save = NULL, *kv = strtok_r(buf, ",", &save);
+	errno = 0;
+	unsigned long mib = kv ? strtoul(kv, &end, 10) : 0;
+	if (!kv || errno || end == kv || *end || mib > (UINT32_MAX >> 8))
+		return -1;
+	b->amount_mib = (uint32_t)mib;
+	while ((kv = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(kv, "deflate-on-oom")) {
+			b->deflate_on_oom = true;
+		} else if (!strncmp(kv, "stats=", 6)) {
+			unsigned long sec = strtoul(kv + 6, &end, 10);
+			if (end == kv + 6 || *end || sec > 86400)
+				return -1;
+			b->stats_interval_s = (uint32_t)sec;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 typedef struct vm_flags {
-	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console;
+	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console, *vsock, *balloon;
+	vs_vmm_vsock vs;
+	vs_vmm_balloon bl;
 	const char *api_sock, *config_file;
 	long cpus;
 	bool help, no_jail, no_api;
@@ -167,6 +218,10 @@ static int configure(vs_vmm *m, const vm_flags *f, uint64_t mem, vs_err *err)
 	for (unsigned d = 0; d < f->n_devs; d++)
 		if (vs_vmm_put_device(m, &f->devs[d], err) < 0)
 			return -1;
+	if (f->vsock && vs_vmm_set_vsock(m, &f->vs, err) < 0)
+		return vs_wrap(err, "--vsock");
+	if (f->balloon && vs_vmm_set_balloon(m, &f->bl, err) < 0)
+		return vs_wrap(err, "--balloon");
 	return 0;
 }
 
@@ -211,6 +266,8 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		{"disk", 0, OPT_LIST, &f.disks},
 		{"net", 0, OPT_LIST, &f.nets},
 		{"console", 0, OPT_STR, &f.console},
+		{"vsock", 0, OPT_STR, &f.vsock},
+		{"balloon", 0, OPT_STR, &f.balloon},
 		{"ring3", 0, OPT_STR, &f.ring3},
 		{"no-jail", 0, OPT_BOOL, &f.no_jail},
 		{"api-sock", 0, OPT_STR, &f.api_sock},
@@ -278,6 +335,14 @@ static int vm_run(vs_global *g, int argc, char **argv)
 	}
 	if (parse_devices(&f) < 0)
 		goto out;
+	if (f.vsock && parse_vsock(f.vsock, &f.vs) < 0) {
+		fprintf(stderr, "vessel vm run: --vsock needs CID:UDS_PATH (UDS_PATH at most %d bytes)\n", VS_VMM_UDS_MAX - 1);
+		goto out;
+	}
+	if (f.balloon && parse_balloon(f.balloon, &f.bl) < 0) {
+		fprintf(stderr, "vessel vm run: --balloon needs MIB[,deflate-on-oom][,stats=SECONDS]\n");
+		goto out;
+	}
 	const char *xs = getenv("VESSEL_VM_XSAVE");
 	vs_vmm_options o = {
 		.console = console,

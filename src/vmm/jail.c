@@ -4,6 +4,7 @@
 #include <seccomp.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <linux/kvm.h>
@@ -51,6 +52,19 @@ static const int api_calls[] = {
 };
 static const unsigned long api_ioctls[] = {KVM_IRQ_LINE};
 
+/* The virtio-vsock thread (src/vmm/dev/virtio_vsock.c): its eventfd and
+ * AF_UNIX sockets (accept on uds_path, connect to uds_path_<port>: socket
+ * is allowed for AF_UNIX only, below), memory, futexes for the transport
+ * lock, and ioctl only for KVM_IRQ_LINE (the device's interrupt). */
+static const int vsock_calls[] = {
+	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_sendto, SYS_sendmsg, SYS_close, SYS_poll, SYS_ppoll,
+	SYS_accept4, SYS_connect,
+	SYS_shutdown, SYS_futex, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_sigaltstack, SYS_getpid, SYS_gettid,
+	SYS_tgkill, SYS_exit, SYS_restart_syscall, SYS_clock_gettime, SYS_sched_yield, SYS_mmap, SYS_munmap,
+	SYS_mprotect, SYS_madvise, SYS_brk, SYS_set_robust_list, SYS_rseq, SYS_membarrier,
+};
+static const unsigned long vsock_ioctls[] = {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS};
+
 static bool listed(const int *calls, size_t n, int nr)
 {
 	for (size_t i = 0; i < n; i++)
@@ -60,12 +74,14 @@ static bool listed(const int *calls, size_t n, int nr)
 }
 
 static int load(const int *calls, size_t n, const int *extra, size_t n_extra, const unsigned long *reqs,
-		size_t n_reqs, bool tsync, const char *what, vs_err *err)
+		size_t n_reqs, bool tsync, bool unix_sockets, const char *what, vs_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return vs_fail(err, ENOMEM, "seccomp: create %s filter", what);
 	int r = tsync ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;
+	if (r == 0 && unix_sockets)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
 	for (size_t i = 0; r == 0 && i < n_extra; i++) {
@@ -97,15 +113,20 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 
 int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
 {
-	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), true, "VMM", err);
+	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), true, false, "VMM", err);
 }
 
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err)
 {
-	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), false, "VMM", err);
+	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), false, false, "VMM", err);
 }
 
 int vs_jail_apply_api(vs_err *err)
 {
-	return load(api_calls, N(api_calls), NULL, 0, api_ioctls, N(api_ioctls), false, "API thread", err);
+	return load(api_calls, N(api_calls), NULL, 0, api_ioctls, N(api_ioctls), false, false, "API thread", err);
+}
+
+int vs_jail_apply_vsock(vs_err *err)
+{
+	return load(vsock_calls, N(vsock_calls), NULL, 0, vsock_ioctls, N(vsock_ioctls), false, true, "vsock thread", err);
 }

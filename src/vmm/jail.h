@@ -19,5 +19,8 @@ int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err);
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err);
 /* The API thread's list, on the calling thread only. */
 int vs_jail_apply_api(vs_err *err);
+/* The virtio-vsock thread's list (AF_UNIX sockets, KVM_IRQ_LINE), on the
+ * calling thread only. */
+int vs_jail_apply_vsock(vs_err *err);
 
 #endif

@@ -310,6 +310,12 @@ static void teardown(vs_vmm *m)
 		vs_vcpu_destroy(&m->vcpus[i]);
 	if (m->virtio_added)
 		vs_virtio_destroy_all(&m->vm.mmio);
+	m->balloon = NULL;
+	/* Once jailed the process can unlink nothing: the socket stays, as
+	 * Firecracker's does. */
+	if (m->vsock_bound && !m->jailed)
+		unlink(m->spec.vsock.uds_path);
+	m->vsock_bound = false;
 	vs_vm_destroy(&m->vm);
 	m->built = m->virtio_added = m->gate_open = false;
 	m->made = 0;

@@ -57,6 +57,34 @@ typedef struct vs_vmm_device {
 	uint8_t mac[6];             /* net */
 } vs_vmm_device;
 
+/* The socket device (Firecracker's vsock: host side on Unix sockets). */
+#define VS_VMM_UDS_MAX 96 /* uds_path, with the NUL; "_<port>" must still fit a sun_path */
+typedef struct vs_vmm_vsock {
+	bool on;
+	uint32_t guest_cid;        /* >= 3 */
+	char uds_path[VS_VMM_UDS_MAX];
+	char id[VS_VMM_ID_MAX];    /* Firecracker's deprecated vsock_id, kept for GET */
+} vs_vmm_vsock;
+
+/* The memory balloon. */
+typedef struct vs_vmm_balloon {
+	bool on;
+	uint32_t amount_mib;       /* target: memory the guest gives back */
+	bool deflate_on_oom;
+	uint32_t stats_interval_s; /* 0: no statistics */
+} vs_vmm_balloon;
+
+/* What the balloon reports (vs_vmm_balloon_get). */
+enum { VS_BSTAT_SWAP_IN, VS_BSTAT_SWAP_OUT, VS_BSTAT_MAJFLT, VS_BSTAT_MINFLT, VS_BSTAT_MEMFREE,
+       VS_BSTAT_MEMTOT, VS_BSTAT_AVAIL, VS_BSTAT_CACHES, VS_BSTAT_HTLB_PGALLOC, VS_BSTAT_HTLB_PGFAIL,
+       VS_BSTAT_N };
+typedef struct vs_vmm_balloon_stats {
+	vs_vmm_balloon cfg;        /* amount_mib = the current target */
+	uint32_t target_pages, actual_pages; /* 4 KiB pages */
+	uint64_t stats[VS_BSTAT_N];
+	uint16_t have;             /* bit i: the guest reported stats[i] */
+} vs_vmm_balloon_stats;
+
 /* What the VM is made of (a copy, from vs_vmm_describe). */
 typedef struct vs_vmm_spec {
 	char kernel[VS_VMM_PATH_MAX]; /* bzImage / ELF vmlinux, or the ring-3 binary */
@@ -67,6 +95,8 @@ typedef struct vs_vmm_spec {
 	uint64_t mem_size;
 	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
 	unsigned n_devs;
+	vs_vmm_vsock vsock;
+	vs_vmm_balloon balloon;
 } vs_vmm_spec;
 
 /* How the engine runs (fixed for the handle's life). */
@@ -104,6 +134,17 @@ int vs_vmm_set_boot(vs_vmm *m, const char *kernel, const char *initrd, const cha
 int vs_vmm_set_machine(vs_vmm *m, unsigned cpus, uint64_t mem_size, vs_err *err);
 /* Add a device, or replace the one of the same kind with the same id. */
 int vs_vmm_put_device(vs_vmm *m, const vs_vmm_device *dev, vs_err *err);
+
+/* Pre-boot: the socket device (replaced if set again); the balloon. */
+int vs_vmm_set_vsock(vs_vmm *m, const vs_vmm_vsock *v, vs_err *err);
+int vs_vmm_set_balloon(vs_vmm *m, const vs_vmm_balloon *b, vs_err *err);
+/* Before or after boot: a new balloon target (the guest is told at once). */
+int vs_vmm_balloon_target(vs_vmm *m, uint32_t amount_mib, vs_err *err);
+/* After boot: the statistics period; it cannot turn statistics on or off
+ * (the device offered the statistics queue or not at boot). */
+int vs_vmm_balloon_interval(vs_vmm *m, uint32_t seconds, vs_err *err);
+/* The balloon's configuration and, once running, what the guest reported. */
+int vs_vmm_balloon_get(vs_vmm *m, vs_vmm_balloon_stats *out, vs_err *err);
 
 /* Check the request and its files (before /dev/kvm), then the host's KVM,
  * build the VM and start its vCPUs. On failure nothing is left running

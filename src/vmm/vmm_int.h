@@ -54,6 +54,8 @@ struct vs_vmm {
 	vs_console console;
 	vs_acpi_config acpi;
 	bool virtio_added;
+	bool vsock_bound;        /* our uds_path socket exists: remove it unless jailed */
+	struct vs_balloon *balloon; /* the device, while built */
 	pthread_mutex_t gate_mu; /* vCPU threads wait until the jail is on */
 	pthread_cond_t gate_cv;
 	bool gate_open;

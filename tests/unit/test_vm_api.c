@@ -206,7 +206,8 @@ static void test_fc_bodies(void **st)
 	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"FlushMetrics\"}", "not supported");
 	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", "not started");
 	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}", "open kernel /k");
-	expect_fault(m, VS_HTTP_GET, "/balloon", NULL, "Invalid request");
+	expect_fault(m, VS_HTTP_GET, "/balloon", NULL, "no balloon device");
+	expect_fault(m, VS_HTTP_GET, "/mmds", NULL, "Invalid request");
 	expect_fault(m, VS_HTTP_PUT, "/drives/", "{}", "Invalid request");
 	expect_fault(m, VS_HTTP_PUT, "/drives/a/b", "{}", "Invalid request");
 
@@ -265,7 +266,10 @@ static void test_fc_config_file(void **st)
 	assert_int_equal(s.devs[1].mac[5], 1);
 	const char *bad[][2] = {
 		{"{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}", "missing field \"boot-source\""},
-		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": {}}", "section \"vsock\" is not supported"},
+		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"logger\": {}}", "section \"logger\" is not supported"},
+		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": {}}", "vsock: missing field \"guest_cid\""},
+		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"balloon\": {\"amount_mib\": 9999, \"deflate_on_oom\": true}}",
+		 "more than the guest's 256 MiB"},
 		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": [1]}", "drives[0] must be an object"},
 		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": {}}", "must be an array"},
 	};
@@ -276,6 +280,43 @@ static void test_fc_config_file(void **st)
 			fail_msg("'%s' lacks '%s'", err.msg, bad[i][1]);
 		vs_vmm_destroy(n);
 	}
+	vs_vmm_destroy(m);
+}
+
+/* PUT /vsock, PUT|PATCH|GET /balloon and /balloon/statistics before boot:
+ * Firecracker's bodies, strict, and what GET answers. */
+static void test_fc_vsock_balloon(void **st)
+{
+	(void)st;
+	vs_vmm *m = new_vmm();
+	char *out;
+	assert_int_equal(call(m, VS_HTTP_PUT, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256}", NULL), 204);
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}", "guest_cid 2: must be 3..");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3}", "missing field \\\"uds_path\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": \"3\", \"uds_path\": \"/v\"}", "an integer");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"port\": 1}", "unknown field");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"\"}", "uds_path must be");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 4294967296, \"uds_path\": \"/v\"}", "guest_cid");
+	assert_int_equal(call(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"}", NULL), 204);
+	expect_fault(m, VS_HTTP_PUT, "/balloon", "{\"amount_mib\": 512, \"deflate_on_oom\": false}", "more than the guest's 256 MiB");
+	expect_fault(m, VS_HTTP_PUT, "/balloon", "{\"amount_mib\": 64}", "missing field \\\"deflate_on_oom\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/balloon", "{\"amount_mib\": -1, \"deflate_on_oom\": false}", "amount_mib");
+	expect_fault(m, VS_HTTP_GET, "/balloon/statistics", NULL, "no balloon device");
+	assert_int_equal(call(m, VS_HTTP_PUT, "/balloon",
+			      "{\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": 1}", NULL), 204);
+	assert_int_equal(call(m, VS_HTTP_PATCH, "/balloon", "{\"amount_mib\": 32}", NULL), 204);
+	expect_fault(m, VS_HTTP_PATCH, "/balloon", "{\"amount_mib\": 32, \"deflate_on_oom\": true}", "unknown field");
+	expect_fault(m, VS_HTTP_PATCH, "/balloon", "{\"amount_mib\": 300}", "more than");
+	expect_fault(m, VS_HTTP_PATCH, "/balloon/statistics", "{\"stats_polling_interval_s\": 5}", "not started");
+	expect_fault(m, VS_HTTP_GET, "/balloon/statistics", NULL, "not started");
+	assert_int_equal(call(m, VS_HTTP_GET, "/balloon", NULL, &out), 200);
+	assert_string_equal(out, "{\"amount_mib\":32,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1}");
+	free(out);
+	assert_int_equal(call(m, VS_HTTP_GET, "/vm/config", NULL, &out), 200);
+	if (!strstr(out, "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"/tmp/v.sock\",\"vsock_id\":\"vsock0\"}") ||
+	    !strstr(out, "\"balloon\":{\"amount_mib\":32"))
+		fail_msg("vm/config: %s", out);
+	free(out);
 	vs_vmm_destroy(m);
 }
 
@@ -300,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_http_response),
 		cmocka_unit_test(test_fc_bodies),
 		cmocka_unit_test(test_fc_config_file),
+		cmocka_unit_test(test_fc_vsock_balloon),
 		cmocka_unit_test(test_fc_mac),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,12 +154,61 @@ static void test_api_thread_jail(void **state)
 	assert_int_equal(WTERMSIG(st), SIGSYS);
 }
 
+/* The vsock thread's filter (on a thread, as in the VMM): AF_UNIX sockets
+ * yes, any other family kills, and so does a KVM ioctl but the IRQ line. */
+static void *vsock_jailed(void *arg)
+{
+	vs_err err;
+	int *what = arg;
+	if (vs_jail_apply_vsock(&err) < 0)
+		return (void *)100L;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return (void *)1L;
+	close(fd);
+	if (*what == 1)
+		(void)socket(AF_INET, SOCK_STREAM, 0); /* kills */
+	if (*what == 2)
+		(void)ioctl(0, KVM_RUN, 0); /* kills */
+	return NULL;
+}
+
+static int vsock_case(int what)
+{
+	pthread_t t;
+	void *rv;
+	if (pthread_create(&t, NULL, vsock_jailed, &what) || pthread_join(t, &rv))
+		return 90;
+	return (int)(long)rv;
+}
+
+static void test_vsock_thread_jail(void **state)
+{
+	(void)state;
+	for (int what = 0; what < 3; what++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(vsock_case(what));
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (what == 0) {
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+		} else {
+			assert_true(WIFSIGNALED(st));
+			assert_int_equal(WTERMSIG(st), SIGSYS);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_calls_work),
 		cmocka_unit_test(test_forbidden_call_kills),
 		cmocka_unit_test(test_api_thread_jail),
+		cmocka_unit_test(test_vsock_thread_jail),
 #if !defined(__SANITIZE_ADDRESS__)
 		cmocka_unit_test(test_open_is_refused_not_fatal),
 #endif

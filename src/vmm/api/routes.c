@@ -79,6 +79,10 @@ static struct json_object *config_json(const vs_vmm_spec *s)
 	json_object_object_add(o, "drives", drives);
 	json_object_object_add(o, "machine-config", machine_json(s));
 	json_object_object_add(o, "network-interfaces", nets);
+	if (s->vsock.on)
+		json_object_object_add(o, "vsock", vs_fc_vsock_json(&s->vsock));
+	if (s->balloon.on)
+		json_object_object_add(o, "balloon", vs_fc_balloon_json(&s->balloon));
 	return o;
 }
 
@@ -89,6 +93,21 @@ static const char *sub_id(const char *path, const char *prefix)
 	if (strncmp(path, prefix, n) || !path[n] || strchr(path + n, '/'))
 		return NULL;
 	return path + n;
+}
+
+/* GET /balloon and /balloon/statistics: the answer, or NULL with err. */
+static struct json_object *balloon_get(vs_vmm *m, bool stats, vs_err *err)
+{
+	vs_vmm_balloon_stats b;
+	if (vs_vmm_balloon_get(m, &b, err) < 0)
+		return NULL;
+	if (!stats)
+		return vs_fc_balloon_json(&b.cfg);
+	if (!b.cfg.stats_interval_s)
+		return vs_fail(err, VS_EINVAL_CONFIG, "balloon statistics are not enabled (stats_polling_interval_s is 0)"), NULL;
+	if (vs_vmm_state_of(m) == VS_VMM_NOT_STARTED)
+		return vs_fail(err, VS_EINVAL_CONFIG, "balloon statistics: the VM has not started"), NULL;
+	return vs_fc_balloon_stats_json(&b);
 }
 
 static int action(vs_vmm *m, struct json_object *o, vs_err *err)
@@ -145,6 +164,13 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 			o = machine_json(s);
 		} else if (!strcmp(p, "/vm/config")) {
 			o = config_json(s);
+		} else if (!strcmp(p, "/balloon") || !strcmp(p, "/balloon/statistics")) {
+			o = balloon_get(m, !strcmp(p, "/balloon/statistics"), &err);
+			if (!o) {
+				free(s);
+				fault_err(out, &err);
+				return;
+			}
 		} else if (!strcmp(p, "/version")) {
 			o = json_object_new_object();
 			json_object_object_add(o, "firecracker_version", json_object_new_string(info->version));
@@ -161,8 +187,10 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 	int r = 1; /* 1: no such route */
 	bool put = req->method == VS_HTTP_PUT, patch = req->method == VS_HTTP_PATCH;
 	bool known = (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/machine-config") || !strcmp(p, "/actions") ||
-			      sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
-		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/machine-config")));
+			      !strcmp(p, "/vsock") || !strcmp(p, "/balloon") || sub_id(p, "/drives/") ||
+			      sub_id(p, "/network-interfaces/"))) ||
+		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/machine-config") || !strcmp(p, "/balloon") ||
+				!strcmp(p, "/balloon/statistics")));
 	if (!known) {
 		fault(out, "Invalid request method and/or path");
 		return;
@@ -183,6 +211,14 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 		r = vs_fc_net(m, id, body, &err);
 	else if (patch && !strcmp(p, "/vm"))
 		r = vm_state(m, body, &err);
+	else if (put && !strcmp(p, "/vsock"))
+		r = vs_fc_vsock(m, body, &err);
+	else if (put && !strcmp(p, "/balloon"))
+		r = vs_fc_balloon(m, body, &err);
+	else if (patch && !strcmp(p, "/balloon"))
+		r = vs_fc_balloon_patch(m, body, &err);
+	else if (patch && !strcmp(p, "/balloon/statistics"))
+		r = vs_fc_balloon_stats_patch(m, body, &err);
 	json_object_put(body);
 	if (r == 0)
 		reply(out, 204, NULL);

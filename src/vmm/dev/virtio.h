@@ -1,5 +1,6 @@
 /* virtio devices of the microVM engine: virtio-mmio (version 2, virtio 1.2)
- * transport with block, net (TAP) and entropy devices.
+ * transport with block, net (TAP), entropy, socket (vsock) and balloon
+ * devices.
  *
  * Each *_add() registers a 0x1000-byte MMIO window at env->mmio_base on
  * env->mmio and drives env->irq as a level-triggered line: raised while
@@ -8,7 +9,7 @@
  * the kernel command line, see vs_virtio_cmdline().
  *
  * Lifetime: devices live until vs_virtio_destroy_all() on the same bus,
- * which stops device threads (net RX), closes backends, unregisters the
+ * which stops device threads (net RX, vsock, balloon statistics), closes backends, unregisters the
  * windows from the bus and frees everything. Call it before destroying the
  * guest memory and the bus; no vCPU may be inside an MMIO access then. */
 #ifndef VS_VMM_DEV_VIRTIO_H
@@ -43,6 +44,35 @@ int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint
 
 /* Entropy device backed by getrandom(). */
 int vs_virtio_rng_add(const vs_virtio_env *env, vs_err *err);
+
+/* Socket device (virtio 1.2, 5.10) with Firecracker's host side: listens
+ * on uds_path (which must not exist; left in place, the caller removes it)
+ * for "CONNECT <port>\n" from host programs, and connects guest streams to
+ * host port P to "<uds_path>_<P>". guest_cid >= 3. Starts one thread with
+ * its own seccomp list (vs_jail_apply_vsock) when env->jail. */
+int vs_virtio_vsock_add(const vs_virtio_env *env, uint64_t guest_cid, const char *uds_path, vs_err *err);
+
+/* Memory balloon (virtio 1.2, 5.5): pages the guest gives back are
+ * returned to the host (MADV_DONTNEED). The handle lives until
+ * vs_virtio_destroy_all; its calls may come from any thread. */
+typedef struct vs_balloon vs_balloon;
+typedef struct vs_balloon_config {
+	uint32_t target_pages;       /* 4 KiB pages the guest should give back */
+	bool deflate_on_oom;         /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	uint32_t stats_interval_s;   /* 0: no statistics queue */
+} vs_balloon_config;
+/* Statistics tags (5.5.6.3): SWAP_IN .. HUGETLB_FAILURES. */
+#define VS_BALLOON_N_STATS 10
+typedef struct vs_balloon_info {
+	uint32_t target_pages, actual_pages;
+	uint32_t stats_interval_s;
+	uint64_t stats[VS_BALLOON_N_STATS];
+	uint16_t have;               /* bit i: stats[i] was reported */
+} vs_balloon_info;
+vs_balloon *vs_virtio_balloon_add(const vs_virtio_env *env, const vs_balloon_config *cfg, vs_err *err);
+void vs_balloon_set_target(vs_balloon *b, uint32_t pages);
+void vs_balloon_set_interval(vs_balloon *b, uint32_t seconds);
+void vs_balloon_get(vs_balloon *b, vs_balloon_info *out);
 
 /* Stop and free every virtio device registered on mmio (see above). */
 void vs_virtio_destroy_all(vs_bus *mmio);

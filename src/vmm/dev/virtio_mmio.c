@@ -88,6 +88,15 @@ void vs_vmmio_broken(vs_vmmio *t, const vs_err *why)
 	update_irq(t);
 }
 
+void vs_vmmio_config_changed(vs_vmmio *t)
+{
+	t->config_gen++;
+	if (vs_vmmio_running(t)) {
+		t->isr |= VS_VIRTIO_INT_CONFIG;
+		update_irq(t);
+	}
+}
+
 static void device_reset(vs_vmmio *t)
 {
 	for (unsigned i = 0; i < VS_VMMIO_MAX_QUEUES; i++)
@@ -273,8 +282,20 @@ static void mmio_read(vs_bus_dev *dev, uint64_t off, void *data, unsigned size)
 static void mmio_write(vs_bus_dev *dev, uint64_t off, const void *data, unsigned size)
 {
 	vs_vmmio *t = dev->opaque;
-	/* Registers are 32-bit only (4.2.2.2); none of our config fields is writable. */
-	if (off >= REG_CONFIG || size != 4 || off % 4)
+	if (off >= REG_CONFIG) {
+		/* Config space: only a device that has writable fields sees the
+		 * write, and only whole, in-range, naturally aligned ones. */
+		uint64_t c = off - REG_CONFIG;
+		if (!t->ops->config_write || (size != 1 && size != 2 && size != 4) || c % size ||
+		    c + size > t->config_len)
+			return;
+		pthread_mutex_lock(&t->lock);
+		t->ops->config_write(t, (unsigned)c, data, size);
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	/* Registers are 32-bit only (4.2.2.2). */
+	if (size != 4 || off % 4)
 		return;
 	uint32_t v;
 	memcpy(&v, data, 4);

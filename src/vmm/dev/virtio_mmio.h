@@ -29,7 +29,7 @@
 #define VS_VIRTIO_INT_USED 1
 #define VS_VIRTIO_INT_CONFIG 2
 
-#define VS_VMMIO_MAX_QUEUES 2
+#define VS_VMMIO_MAX_QUEUES 3
 #define VS_VMMIO_CONFIG_MAX 256
 
 typedef struct vs_vmmio vs_vmmio;
@@ -43,6 +43,9 @@ typedef struct vs_vmmio_ops {
 	/* Optional, lock held: after a device reset / when DRIVER_OK is set. */
 	void (*reset)(vs_vmmio *t);
 	void (*driver_ok)(vs_vmmio *t);
+	/* Optional, lock held: the driver wrote size bytes (1, 2 or 4) at
+	 * offset off of the config space. Without it config is read-only. */
+	void (*config_write)(vs_vmmio *t, unsigned off, const void *data, unsigned size);
 	/* Stop threads and free priv and backends. Lock not held. */
 	void (*destroy)(vs_vmmio *t);
 } vs_vmmio_ops;
@@ -82,5 +85,7 @@ bool vs_vmmio_has_feature(const vs_vmmio *t, unsigned bit);
 void vs_vmmio_used(vs_vmmio *t, unsigned q);
 /* The guest broke the protocol: DEVICE_NEEDS_RESET + config interrupt. */
 void vs_vmmio_broken(vs_vmmio *t, const vs_err *why);
+/* The device changed its config space: new generation + config interrupt. */
+void vs_vmmio_config_changed(vs_vmmio *t);
 
 #endif
