@@ -71,13 +71,14 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 			.jail = !m->opts.no_jail,
 		};
 		const vs_vmm_device *d = slots[i].dev;
+		vs_virtio_dev **h = d ? &m->devh[d - s->devs] : NULL;
 		int r;
 		if (!d)
 			r = vs_virtio_rng_add(&env, err);
 		else if (d->kind == VS_VMM_DEV_BLOCK)
-			r = vs_virtio_blk_add(&env, d->path, d->readonly, err);
+			r = vs_virtio_blk_add(&env, d->path, d->readonly, &d->rl, h, err);
 		else
-			r = vs_virtio_net_add(&env, d->path, d->mac, err);
+			r = vs_virtio_net_add(&env, d->path, d->mac, &d->rl, &d->tx_rl, h, err);
 		if (r < 0)
 			return -1;
 		m->acpi.virtio_base[i] = env.mmio_base;
