@@ -16,7 +16,8 @@
 
 static const char usage_text[] =
 	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	"                     [--memory SIZE] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
+	"                     [--memory SIZE] [--disk PATH[,ro][,bw=RATE][,iops=N]]...\n"
+	"                     [--net tap=NAME[,mac=MAC][,rx_bw=RATE][,tx_bw=RATE]]...\n"
 	"                     [--vsock CID:UDS_PATH] [--balloon MIB[,deflate-on-oom][,stats=SECONDS]]\n"
 	"                     [--console serial|none] [--api-sock PATH]\n"
 	"       vessel vm run --config-file FILE [--api-sock PATH | --no-api]\n"
@@ -31,6 +32,10 @@ static const char usage_text[] =
 	"Exit status: 0 the guest powered off or rebooted; 1 the VMM failed (bad\n"
 	"arguments or image, no usable KVM); 3 the guest kernel panicked; 4 the guest\n"
 	"crashed (triple fault); 5 KVM reported an error; 128+N stopped by signal N.\n"
+	"\n"
+	"RATE: bytes per second, with an optional K, M or G suffix (powers of 1024);\n"
+	"bw/iops limit a disk's bytes and requests per second, rx_bw/tx_bw a network\n"
+	"interface (token buckets refilled every 100 ms; changeable through the API).\n"
 	"\n"
 	"--api-sock PATH serves Firecracker's HTTP API on a Unix socket (docs/vm-api.md);\n"
 	"without a boot source on the command line, PUT /actions InstanceStart boots.\n"
@@ -90,9 +95,29 @@ static int parse_mac(const char *s, uint8_t mac[6])
 typedef struct vs_vmm_net {
 	const char *tap;
 	uint8_t mac[6];
+	vs_rl_cfg rx, tx;
 } vs_vmm_net;
 
-/* tap=NAME[,mac=MAC]; without a MAC: 52:54:00 + a hash of the tap name. */
+/* RATE per second (K/M/G: 1024-based) as a bucket refilled every 100 ms:
+ * a tenth of a second's worth, so bursts stay short. */
+static int parse_rate(const char *s, vs_tbucket_cfg *b)
+{
+	uint64_t v;
+	char tmp[64];
+	size_t n = strlen(s);
+	if (!n || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (tmp[n - 1] >= '0' && tmp[n - 1] <= '9')
+		strcat(tmp, "B"); /* a bare number is bytes here, not MiB */
+	if (parse_size(tmp, &v) || v == 0 || v / 10 > VS_RL_MAX_TOKENS)
+		return -1;
+	*b = (vs_tbucket_cfg){.size = v / 10 ? v / 10 : 1, .refill_ms = 100};
+	return 0;
+}
+
+/* tap=NAME[,mac=MAC][,rx_bw=RATE][,tx_bw=RATE]; without a MAC: 52:54:00 +
+ * a hash of the tap name. */
 static int parse_net(char *spec, vs_vmm_net *n)
 {
 	bool have_mac = false;
@@ -102,6 +127,10 @@ static int parse_net(char *spec, vs_vmm_net *n)
 			n->tap = kv + 4;
 		else if (!strncmp(kv, "mac=", 4) && parse_mac(kv + 4, n->mac) == 0)
 			have_mac = true;
+		else if (!strncmp(kv, "rx_bw=", 6) && parse_rate(kv + 6, &n->rx.bw) == 0)
+			;
+		else if (!strncmp(kv, "tx_bw=", 6) && parse_rate(kv + 6, &n->tx.bw) == 0)
+			;
 		else
 			return -1;
 	}
@@ -133,16 +162,27 @@ static bool env_on(const char *name)
 	return v && *v && strcmp(v, "0");
 }
 
-/* --disk PATH[,ro|,rw] -> drive "diskN". */
+/* --disk PATH[,ro|,rw][,bw=RATE][,iops=N] -> drive "diskN". Options are
+ * taken from the end, so a path may hold commas. */
 static int parse_disk(char *spec, unsigned idx, vs_vmm_device *d)
 {
-	char *comma = strrchr(spec, ',');
+	char *comma;
 	memset(d, 0, sizeof(*d));
 	d->kind = VS_VMM_DEV_BLOCK;
-	if (comma && !strcmp(comma, ",ro")) {
-		*comma = 0;
-		d->readonly = true;
-	} else if (comma && !strcmp(comma, ",rw")) {
+	while ((comma = strrchr(spec, ','))) {
+		const char *o = comma + 1;
+		if (!strcmp(o, "ro"))
+			d->readonly = true;
+		else if (!strcmp(o, "rw"))
+			d->readonly = false;
+		else if (!strncmp(o, "bw=", 3)) {
+			if (parse_rate(o + 3, &d->rl.bw) < 0)
+				return -1;
+		} else if (!strncmp(o, "iops=", 5)) {
+			if (parse_rate(o + 5, &d->rl.ops) < 0)
+				return -1;
+		} else
+			break;
 		*comma = 0;
 	}
 	if (!*spec || strlen(spec) >= sizeof(d->path))
@@ -230,23 +270,25 @@ static int parse_devices(vm_flags *f)
 {
 	for (int d = 0; d < f->disks.n; d++) {
 		if (parse_disk((char *)f->disks.items[d], (unsigned)d, &f->devs[f->n_devs]) < 0) {
-			fprintf(stderr, "vessel vm run: --disk needs PATH[,ro]\n");
+			fprintf(stderr, "vessel vm run: --disk needs PATH[,ro][,bw=RATE][,iops=N]\n");
 			return -1;
 		}
 		f->n_devs++;
 	}
 	for (int n = 0; n < f->nets.n; n++) {
-		vs_vmm_net net;
+		vs_vmm_net net = {0};
 		vs_vmm_device *dev = &f->devs[f->n_devs];
 		memset(dev, 0, sizeof(*dev));
 		dev->kind = VS_VMM_DEV_NET;
 		if (parse_net((char *)f->nets.items[n], &net) < 0 || strlen(net.tap) >= sizeof(dev->path)) {
-			fprintf(stderr, "vessel vm run: --net needs tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n");
+			fprintf(stderr, "vessel vm run: --net needs tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,rx_bw=RATE][,tx_bw=RATE]\n");
 			return -1;
 		}
 		snprintf(dev->id, sizeof(dev->id), "net%d", n);
 		memcpy(dev->path, net.tap, strlen(net.tap) + 1);
 		memcpy(dev->mac, net.mac, 6);
+		dev->rl = net.rx;
+		dev->tx_rl = net.tx;
 		f->n_devs++;
 	}
 	return 0;

@@ -1,6 +1,7 @@
 #include "vmm/jail.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
@@ -43,13 +44,22 @@ static const unsigned long ioctls[] = {
  * for the engine's locks, tgkill to kick vCPUs into a pause, getrandom
  * (json-c seeds its hash tables), sysinfo (machine-config checks memory
  * against the host's), and ioctl only for KVM_IRQ_LINE (a key press
- * raises IRQ 1). */
+ * raises IRQ 1). It opens the files the API names after boot too (PUT
+ * /logger, /metrics; PATCH /drives path_on_host): openat with plain
+ * read/write/create/append flags only (see api_open_flags), then fstat,
+ * lseek and a no-op fallocate probe for a drive, timerfd_settime to wake
+ * a throttled device under its new limits. */
 static const int api_calls[] = {
 	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_accept4, SYS_futex, SYS_rt_sigreturn, SYS_getrandom, SYS_sysinfo, SYS_sigaltstack,
 	SYS_rt_sigprocmask, SYS_tgkill, SYS_getpid, SYS_gettid, SYS_exit, SYS_restart_syscall,
 	SYS_clock_gettime, SYS_sched_yield, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
-	SYS_set_robust_list, SYS_rseq, SYS_membarrier,
+	SYS_set_robust_list, SYS_rseq, SYS_membarrier, SYS_fstat, SYS_newfstatat, SYS_lseek, SYS_fallocate,
+	SYS_timerfd_settime,
 };
+/* No O_PATH, O_DIRECTORY, O_TMPFILE, O_TRUNC, O_DIRECT...: a file to read,
+ * write or append to, nothing else. 0100000 is the kernel's O_LARGEFILE. */
+static const unsigned long api_open_flags = O_ACCMODE | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+					    0100000;
 static const unsigned long api_ioctls[] = {KVM_IRQ_LINE};
 
 /* The virtio-vsock thread (src/vmm/dev/virtio_vsock.c): its eventfd and
@@ -65,6 +75,13 @@ static const int vsock_calls[] = {
 };
 static const unsigned long vsock_ioctls[] = {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS};
 
+/* What load() adds beyond the lists. */
+enum {
+	TSYNC = 1,        /* every thread of the process */
+	UNIX_SOCKETS = 2, /* socket(AF_UNIX, ...) */
+	API_OPEN = 4,     /* openat with api_open_flags only (others kill) */
+};
+
 static bool listed(const int *calls, size_t n, int nr)
 {
 	for (size_t i = 0; i < n; i++)
@@ -74,13 +91,13 @@ static bool listed(const int *calls, size_t n, int nr)
 }
 
 static int load(const int *calls, size_t n, const int *extra, size_t n_extra, const unsigned long *reqs,
-		size_t n_reqs, bool tsync, bool unix_sockets, const char *what, vs_err *err)
+		size_t n_reqs, unsigned flags, const char *what, vs_err *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return vs_fail(err, ENOMEM, "seccomp: create %s filter", what);
-	int r = tsync ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;
-	if (r == 0 && unix_sockets)
+	int r = (flags & TSYNC) ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;
+	if (r == 0 && (flags & UNIX_SOCKETS))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
@@ -95,9 +112,13 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 	for (size_t i = 0; r == 0 && SANITIZER_BUILD && i < sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]); i++)
 		if (!listed(calls, n, sanitizer_calls[i]) && !listed(extra, n_extra, sanitizer_calls[i]))
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
+	if (r == 0 && (flags & API_OPEN) && !SANITIZER_BUILD)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_openat, 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, ~api_open_flags & 0xffffffffUL, 0));
 	/* Opening files after set-up is refused, not fatal: glibc's time
-	 * formatting for log lines peeks at /etc/localtime and copes. */
-	if (r == 0 && !SANITIZER_BUILD)
+	 * formatting for log lines peeks at /etc/localtime and copes. (The
+	 * API thread: other flags than the above kill.) */
+	if (r == 0 && !(flags & API_OPEN) && !SANITIZER_BUILD)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SYS_openat, 0);
 	if (r == 0 && !SANITIZER_BUILD)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SYS_open, 0);
@@ -113,20 +134,20 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 
 int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
 {
-	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), true, false, "VMM", err);
+	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), TSYNC, "VMM", err);
 }
 
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err)
 {
-	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), false, false, "VMM", err);
+	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), 0, "VMM", err);
 }
 
 int vs_jail_apply_api(vs_err *err)
 {
-	return load(api_calls, N(api_calls), NULL, 0, api_ioctls, N(api_ioctls), false, false, "API thread", err);
+	return load(api_calls, N(api_calls), NULL, 0, api_ioctls, N(api_ioctls), API_OPEN, "API thread", err);
 }
 
 int vs_jail_apply_vsock(vs_err *err)
 {
-	return load(vsock_calls, N(vsock_calls), NULL, 0, vsock_ioctls, N(vsock_ioctls), false, true, "vsock thread", err);
+	return load(vsock_calls, N(vsock_calls), NULL, 0, vsock_ioctls, N(vsock_ioctls), UNIX_SOCKETS, "vsock thread", err);
 }

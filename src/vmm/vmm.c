@@ -186,6 +186,8 @@ static int put_device_locked(vs_vmm *m, const vs_vmm_device *d, vs_err *err)
 	if (!d->path[0] || !memchr(d->path, 0, sizeof(d->path)))
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: no %s", what, d->id,
 			       d->kind == VS_VMM_DEV_BLOCK ? "path on the host" : "host device name");
+	if (vs_vmm_check_rl(what, d->id, &d->rl, err) < 0 || vs_vmm_check_rl(what, d->id, &d->tx_rl, err) < 0)
+		return -1;
 	if (d->kind == VS_VMM_DEV_NET && strlen(d->path) >= 16)
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: tap name %s is longer than 15 characters", what, d->id,
 			       d->path);
@@ -318,6 +320,7 @@ static void teardown(vs_vmm *m)
 	m->vsock_bound = false;
 	vs_vm_destroy(&m->vm);
 	m->built = m->virtio_added = m->gate_open = false;
+	memset(m->devh, 0, sizeof(m->devh));
 	m->made = 0;
 }
 

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "vmm/devstats.h"
+#include "vmm/ratelimit.h"
 
 /* Exit statuses of `vessel vm run` (also vs_vmm_result.status). */
 enum {
@@ -55,6 +57,8 @@ typedef struct vs_vmm_device {
 	char path[VS_VMM_PATH_MAX]; /* block: image file; net: tap device name */
 	bool readonly, root;        /* block */
 	uint8_t mac[6];             /* net */
+	vs_rl_cfg rl;               /* block: the drive's limiter; net: rx */
+	vs_rl_cfg tx_rl;            /* net: tx */
 } vs_vmm_device;
 
 /* The socket device (Firecracker's vsock: host side on Unix sockets). */
@@ -84,6 +88,17 @@ typedef struct vs_vmm_balloon_stats {
 	uint64_t stats[VS_BSTAT_N];
 	uint16_t have;             /* bit i: the guest reported stats[i] */
 } vs_vmm_balloon_stats;
+/* Counters of the running machine, for metrics (the front end formats). */
+typedef struct vs_vmm_metrics {
+	unsigned n_devs; /* as spec.devs */
+	struct {
+		vs_vmm_dev_kind kind;
+		char id[VS_VMM_ID_MAX];
+		vs_dev_stats st;
+	} devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	/* Summed over the vCPUs. */
+	uint64_t exit_io_in, exit_io_out, exit_mmio_read, exit_mmio_write;
+} vs_vmm_metrics;
 
 /* What the VM is made of (a copy, from vs_vmm_describe). */
 typedef struct vs_vmm_spec {
@@ -145,6 +160,14 @@ int vs_vmm_balloon_target(vs_vmm *m, uint32_t amount_mib, vs_err *err);
 int vs_vmm_balloon_interval(vs_vmm *m, uint32_t seconds, vs_err *err);
 /* The balloon's configuration and, once running, what the guest reported. */
 int vs_vmm_balloon_get(vs_vmm *m, vs_vmm_balloon_stats *out, vs_err *err);
+/* Live (running or paused), as Firecracker's PATCH: the device of this
+ * kind and id gets a new backing file (block; NULL: keep) and/or rate
+ * limiters (NULL: keep; net: rl = rx, tx_rl = tx). Files are opened by
+ * the calling thread. */
+int vs_vmm_update_device(vs_vmm *m, vs_vmm_dev_kind kind, const char *id, const char *path,
+			 const vs_rl_update *rl, const vs_rl_update *tx_rl, vs_err *err);
+/* The counters so far (all zero before start). */
+void vs_vmm_metrics_of(vs_vmm *m, vs_vmm_metrics *out);
 
 /* Check the request and its files (before /dev/kvm), then the host's KVM,
  * build the VM and start its vCPUs. On failure nothing is left running

@@ -81,6 +81,7 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 			.jail = !m->opts.no_jail,
 		};
 		const vs_vmm_device *d = slots[i].dev;
+		vs_virtio_dev **h = d ? &m->devh[d - s->devs] : NULL;
 		int r;
 		if (slots[i].kind == SLOT_RNG) {
 			r = vs_virtio_rng_add(&env, err);
@@ -94,9 +95,9 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 			m->balloon = vs_virtio_balloon_add(&env, &bc, err);
 			r = m->balloon ? 0 : -1;
 		} else if (d->kind == VS_VMM_DEV_BLOCK)
-			r = vs_virtio_blk_add(&env, d->path, d->readonly, err);
+			r = vs_virtio_blk_add(&env, d->path, d->readonly, &d->rl, h, err);
 		else
-			r = vs_virtio_net_add(&env, d->path, d->mac, err);
+			r = vs_virtio_net_add(&env, d->path, d->mac, &d->rl, &d->tx_rl, h, err);
 		if (r < 0)
 			return -1;
 		m->acpi.virtio_base[i] = env.mmio_base;

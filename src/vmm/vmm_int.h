@@ -56,6 +56,7 @@ struct vs_vmm {
 	bool virtio_added;
 	bool vsock_bound;        /* our uds_path socket exists: remove it unless jailed */
 	struct vs_balloon *balloon; /* the device, while built */
+	struct vs_vmmio *devh[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS]; /* running device of spec.devs[i] */
 	pthread_mutex_t gate_mu; /* vCPU threads wait until the jail is on */
 	pthread_cond_t gate_cv;
 	bool gate_open;
@@ -67,6 +68,9 @@ struct vs_vmm {
 	size_t n_jail_extra;
 	char cmdline[512];
 };
+
+/* vmm_live.c: a rate limiter's values are within what the buckets take. */
+int vs_vmm_check_rl(const char *what, const char *id, const vs_rl_cfg *c, vs_err *err);
 
 /* vmm_build.c */
 int vs_vmm_map_files(const vs_vmm_spec *s, vs_guest_files *f, vs_err *err);

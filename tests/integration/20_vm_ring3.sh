@@ -5,8 +5,9 @@
 # mountinfo and the kernel log), `vm run` explains this host's KVM the same
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
 # (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
-# (vm/api.sh) and, with a Linux guest, vsock and the balloon (vm/devices.sh):
-# they need a usable
+# (vm/api.sh) and, with a Linux guest, vsock and the balloon (vm/devices.sh)
+# and a guest booted through the API with rate limits, logger and metrics
+# (vm/ratelimit.sh): they need a usable
 # /dev/kvm and run directly where there is one (hardware, or PVM, which runs
 # ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
 # real /dev/kvm on emulated SVM), booted once for all of them, where
@@ -120,6 +121,7 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
   bash "$ROOT/tests/integration/vm/devices.sh"
+  bash "$ROOT/tests/integration/vm/ratelimit.sh"
   exit 0
 fi
 
@@ -129,6 +131,7 @@ fi
 # The Linux guest of vm/devices.sh (built out here: the nested host's view is read-only).
 if ! GUEST_INITRD=$("$ROOT/tests/vmhost/mkinitramfs-guest" 2>"$TMP/initrd.log"); then
   sed 's/^/# /' "$TMP/initrd.log"; GUEST_INITRD=
+  not_ok "build the Linux guest's initramfs (tests/vmhost/mkinitramfs-guest)"
 fi
 export GUEST_INITRD
 check_tells_truth "this host"
@@ -163,6 +166,8 @@ refused "--balloon larger than the guest is refused" 1 "--balloon: balloon: amou
   --ring3 "$GUESTS/hello.bin" --balloon 300
 refused "--balloon with an unknown option says what it takes" 2 "--balloon needs MIB[,deflate-on-oom][,stats=SECONDS]" \
   --ring3 "$GUESTS/hello.bin" --balloon 30,bogus
+refused "--disk with a rate that is not one" 2 "--disk needs PATH[,ro][,bw=RATE][,iops=N]" --ring3 "$GUESTS/hello.bin" --disk "$TMP/fake.bz,bw=fast"
+refused "--net with an unknown option" 2 "--net needs tap=NAME" --ring3 "$GUESTS/hello.bin" --net tap=x,tx_bw=1M,speed=9
 
 # The guests: directly on a usable /dev/kvm, else in the nested test host.
 if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm ] && [ -w /dev/kvm ]; }; }; then
@@ -170,8 +175,10 @@ if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm 
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
   # A Linux guest needs hardware KVM (PVM runs ring-3 guests only).
-  if [ $kvm_seen = hardware ]; then bash "$ROOT/tests/integration/vm/devices.sh"
-  else not_ok "vsock and balloon with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
+  if [ $kvm_seen = hardware ]; then
+    bash "$ROOT/tests/integration/vm/devices.sh"
+    bash "$ROOT/tests/integration/vm/ratelimit.sh"
+  else not_ok "vsock, balloon and rate limits with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
   exit 0
 fi
 if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/fs.h"
-#include "vmm/api/fc_int.h"
+#include "vmm/api/fc_body.h"
 
 #define CONFIG_MAX (1 << 20)
 
@@ -163,7 +163,7 @@ static int check_id(const char *what, const char *id, vs_err *err)
 	return 0;
 }
 
-static int id_matches(const char *what, const char *path_id, const char *body_id, vs_err *err)
+int vs_fc_id_matches(const char *what, const char *path_id, const char *body_id, vs_err *err)
 {
 	if (check_id(what, body_id, err) < 0)
 		return -1;
@@ -187,19 +187,18 @@ int vs_fc_drive(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *e
 					    "partuuid", "cache_type", "io_engine", "rate_limiter", NULL};
 	const char *w = "drive", *id, *path, *partuuid, *cache = NULL, *engine = NULL;
 	vs_vmm_device d = {.kind = VS_VMM_DEV_BLOCK};
-	struct json_object *rl;
+	vs_rl_update rl = {0};
 	if (vs_fc_only_keys(o, w, known, err) < 0 || vs_fc_get_str(o, w, "drive_id", true, &id, err) < 0 ||
 	    vs_fc_get_str(o, w, "path_on_host", true, &path, err) < 0 ||
 	    vs_fc_get_bool(o, w, "is_root_device", true, &d.root, err) < 0 ||
 	    vs_fc_get_bool(o, w, "is_read_only", false, &d.readonly, err) < 0 ||
 	    vs_fc_get_str(o, w, "partuuid", false, &partuuid, err) < 0 || vs_fc_get_str(o, w, "cache_type", false, &cache, err) < 0 ||
 	    vs_fc_get_str(o, w, "io_engine", false, &engine, err) < 0 ||
-	    vs_fc_get(o, w, "rate_limiter", json_type_object, false, &rl, err) < 0)
+	    vs_fc_rate_limiter(o, w, "rate_limiter", &rl, err) < 0)
 		return -1;
-	if (id_matches(w, path_id, id, err) < 0)
+	if (vs_fc_id_matches(w, path_id, id, err) < 0)
 		return -1;
-	if (rl)
-		return vs_fail(err, VS_EINVAL_CONFIG, "drive %s: rate_limiter is not supported yet", id);
+	vs_rl_cfg_apply(&d.rl, &rl);
 	if (partuuid)
 		return vs_fail(err, VS_EINVAL_CONFIG, "drive %s: partuuid is not supported (the root drive is /dev/vda)", id);
 	if (cache && strcmp(cache, "Unsafe"))
@@ -241,16 +240,16 @@ int vs_fc_net(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err
 					    "tx_rate_limiter", NULL};
 	const char *w = "network-interface", *id, *tap, *mac = NULL;
 	vs_vmm_device d = {.kind = VS_VMM_DEV_NET};
-	struct json_object *rx, *tx;
+	vs_rl_update rx = {0}, tx = {0};
 	if (vs_fc_only_keys(o, w, known, err) < 0 || vs_fc_get_str(o, w, "iface_id", true, &id, err) < 0 ||
 	    vs_fc_get_str(o, w, "host_dev_name", true, &tap, err) < 0 || vs_fc_get_str(o, w, "guest_mac", false, &mac, err) < 0 ||
-	    vs_fc_get(o, w, "rx_rate_limiter", json_type_object, false, &rx, err) < 0 ||
-	    vs_fc_get(o, w, "tx_rate_limiter", json_type_object, false, &tx, err) < 0)
+	    vs_fc_rate_limiter(o, w, "rx_rate_limiter", &rx, err) < 0 ||
+	    vs_fc_rate_limiter(o, w, "tx_rate_limiter", &tx, err) < 0)
 		return -1;
-	if (id_matches(w, path_id, id, err) < 0)
+	if (vs_fc_id_matches(w, path_id, id, err) < 0)
 		return -1;
-	if (rx || tx)
-		return vs_fail(err, VS_EINVAL_CONFIG, "network-interface %s: rate limiters are not supported yet", id);
+	vs_rl_cfg_apply(&d.rl, &rx);
+	vs_rl_cfg_apply(&d.tx_rl, &tx);
 	if (mac && vs_fc_parse_mac(mac, d.mac) < 0)
 		return vs_fail(err, VS_EINVAL_CONFIG, "network-interface %s: guest_mac \"%.32s\" is not a MAC address", id, mac);
 	if (copy_field(d.id, sizeof(d.id), w, "iface_id", id, err) < 0 ||

@@ -13,10 +13,13 @@
 #include "vmm/api/http.h"
 #include "vmm/vmm.h"
 
+typedef struct vs_fc_obs vs_fc_obs;
+
 typedef struct vs_fc_info {
 	const char *id;       /* instance id ("anonymous-instance") */
 	const char *app_name; /* "vessel" */
 	const char *version;  /* vmm_version */
+	vs_fc_obs *obs;       /* logger, metrics, MMDS (obs.h); NULL: those answer 400 */
 } vs_fc_info;
 
 typedef struct vs_fc_reply {
@@ -41,6 +44,9 @@ int vs_fc_balloon_stats_patch(vs_vmm *m, struct json_object *o, vs_err *err);
 struct json_object *vs_fc_vsock_json(const vs_vmm_vsock *v);
 struct json_object *vs_fc_balloon_json(const vs_vmm_balloon *b);
 struct json_object *vs_fc_balloon_stats_json(const vs_vmm_balloon_stats *s);
+/* Post-boot PATCH /drives/{id} (PartialDrive) and /network-interfaces/{id}. */
+int vs_fc_drive_patch(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err);
+int vs_fc_net_patch(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err);
 /* A JSON object, and nothing after it. */
 int vs_fc_parse_object(const char *buf, size_t len, struct json_object **out, vs_err *err);
 /* MAC "aa:bb:cc:dd:ee:ff" -> 6 bytes. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "vmm/api/fc.h"
-#include "vmm/api/fc_int.h"
+#include "vmm/api/fc_body.h"
 
 int vs_fc_vsock(vs_vmm *m, struct json_object *o, vs_err *err)
 {

@@ -21,7 +21,9 @@
 
 #include "base/error.h"
 #include "vmm/bus.h"
+#include "vmm/devstats.h"
 #include "vmm/memory.h"
+#include "vmm/ratelimit.h"
 
 #define VS_VIRTIO_MMIO_SIZE 0x1000
 
@@ -33,14 +35,33 @@ typedef struct vs_virtio_env {
 	bool jail;   /* a device thread loads the VMM seccomp filter itself (vmm/jail.h) */
 } vs_virtio_env;
 
+/* A device once added, for live changes and counters (owned by the bus). */
+typedef struct vs_vmmio vs_virtio_dev;
+
+
 /* Raw disk image at path; capacity = file size / 512 (rounded down). With
  * readonly the file is opened O_RDONLY, VIRTIO_BLK_F_RO is offered and
- * writes/discards complete with VIRTIO_BLK_S_IOERR. */
-int vs_virtio_blk_add(const vs_virtio_env *env, const char *path, bool readonly, vs_err *err);
+ * writes/discards complete with VIRTIO_BLK_S_IOERR. rl (NULL: none) limits
+ * bytes and requests; a held-back queue is taken up again by the device's
+ * own thread when its timer fires, never by blocking a vCPU. */
+int vs_virtio_blk_add(const vs_virtio_env *env, const char *path, bool readonly, const vs_rl_cfg *rl,
+		      vs_virtio_dev **out, vs_err *err);
+/* Live: change the rate limiter (rl NULL: keep) and/or the backing file
+ * (path NULL: keep; same read-only mode; the guest gets a config-change
+ * interrupt with the new capacity). The file is opened by the caller's
+ * thread. */
+int vs_virtio_blk_update(vs_virtio_dev *d, const vs_rl_update *rl, const char *path, vs_err *err);
 
 /* Attach to (or create) the TAP interface tap_name; mac goes to the config
- * space. Starts one RX thread per device. */
-int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint8_t mac[6], vs_err *err);
+ * space. Starts one RX thread per device, which also takes up queues held
+ * back by the rx / tx rate limiters (NULL: none). */
+int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint8_t mac[6], const vs_rl_cfg *rx,
+		      const vs_rl_cfg *tx, vs_virtio_dev **out, vs_err *err);
+/* Live: change the rx and/or tx rate limiter (NULL: keep). */
+int vs_virtio_net_update(vs_virtio_dev *d, const vs_rl_update *rx, const vs_rl_update *tx, vs_err *err);
+
+/* The device's counters so far (zero for devices without any). */
+void vs_virtio_stats_of(vs_virtio_dev *d, vs_dev_stats *out);
 
 /* Entropy device backed by getrandom(). */
 int vs_virtio_rng_add(const vs_virtio_env *env, vs_err *err);

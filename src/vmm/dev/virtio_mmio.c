@@ -97,6 +97,15 @@ void vs_vmmio_config_changed(vs_vmmio *t)
 	}
 }
 
+void vs_virtio_stats_of(vs_virtio_dev *t, vs_dev_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&t->lock);
+	if (t->ops->stats)
+		t->ops->stats(t, out);
+	pthread_mutex_unlock(&t->lock);
+}
+
 static void device_reset(vs_vmmio *t)
 {
 	for (unsigned i = 0; i < VS_VMMIO_MAX_QUEUES; i++)
@@ -372,7 +381,8 @@ const int *vs_virtio_syscalls(size_t *n)
 		SYS_preadv,    SYS_pwritev,   SYS_fdatasync, SYS_fallocate,     /* virtio-blk */
 		SYS_getrandom,						    /* virtio-rng */
 		SYS_poll,      SYS_ppoll,     SYS_futex,     SYS_ioctl,	    /* RX thread, KVM_IRQ_LINE */
-		SYS_clock_gettime,					    /* log time stamps */
+		SYS_clock_gettime,					    /* log time stamps, rate limiters */
+		SYS_timerfd_settime,					    /* throttled queues */
 		SYS_close,     SYS_madvise,   SYS_munmap,    SYS_exit, SYS_rt_sigprocmask, /* teardown */
 	};
 	*n = sizeof(calls) / sizeof(calls[0]);

@@ -48,6 +48,8 @@ typedef struct vs_vmmio_ops {
 	void (*config_write)(vs_vmmio *t, unsigned off, const void *data, unsigned size);
 	/* Stop threads and free priv and backends. Lock not held. */
 	void (*destroy)(vs_vmmio *t);
+	/* Optional, lock held: add the device's counters to *out. */
+	void (*stats)(vs_vmmio *t, vs_dev_stats *out);
 } vs_vmmio_ops;
 
 struct vs_vmmio {
@@ -83,9 +85,9 @@ bool vs_vmmio_running(const vs_vmmio *t);
 bool vs_vmmio_has_feature(const vs_vmmio *t, unsigned bit);
 /* Used buffers were added to queue q: interrupt unless the driver said not to. */
 void vs_vmmio_used(vs_vmmio *t, unsigned q);
+/* The config space changed (config_gen bumped; interrupt once running). */
+void vs_vmmio_config_changed(vs_vmmio *t);
 /* The guest broke the protocol: DEVICE_NEEDS_RESET + config interrupt. */
 void vs_vmmio_broken(vs_vmmio *t, const vs_err *why);
-/* The device changed its config space: new generation + config interrupt. */
-void vs_vmmio_config_changed(vs_vmmio *t);
 
 #endif
