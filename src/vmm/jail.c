@@ -38,12 +38,26 @@ static const unsigned long ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
 };
 
+/* The VMM (owner) thread also takes snapshots: it reads every KVM state
+ * (the vCPUs are parked) and writes the files the API thread opened. */
+static const unsigned long snapshot_ioctls[] = {
+	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
+	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS,
+	KVM_GET_MSRS, KVM_GET_MSR_INDEX_LIST, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
+	KVM_GET_DEBUGREGS, KVM_GET_CPUID2, KVM_GET_TSC_KHZ, KVM_CHECK_EXTENSION, KVM_GET_IRQCHIP,
+	KVM_GET_PIT2, KVM_GET_CLOCK, KVM_GET_DIRTY_LOG,
+};
+static const int snapshot_calls[] = {SYS_pwrite64, SYS_ftruncate, SYS_fdatasync};
+
 /* The API thread (src/vmm/api/server.c): socket I/O and memory, futexes
  * for the engine's locks, tgkill to kick vCPUs into a pause, getrandom
  * (json-c seeds its hash tables), sysinfo (machine-config checks memory
- * against the host's), and ioctl only for KVM_IRQ_LINE (a key press
- * raises IRQ 1). */
+ * against the host's), ioctl only for KVM_IRQ_LINE (a key press raises
+ * IRQ 1), and openat: the API thread opens the files of /snapshot/create
+ * and /snapshot/load and hands their descriptors to the engine, whose
+ * threads open nothing once jailed. */
 static const int api_calls[] = {
+	SYS_openat, SYS_fstat, SYS_newfstatat, /* the snapshot files (docs/vm-api.md) */
 	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_accept4, SYS_futex, SYS_rt_sigreturn, SYS_getrandom, SYS_sysinfo, SYS_sigaltstack,
 	SYS_rt_sigprocmask, SYS_tgkill, SYS_getpid, SYS_gettid, SYS_exit, SYS_restart_syscall,
 	SYS_clock_gettime, SYS_sched_yield, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk,
@@ -81,7 +95,7 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_calls[i], 0);
 	/* Opening files after set-up is refused, not fatal: glibc's time
 	 * formatting for log lines peeks at /etc/localtime and copes. */
-	if (r == 0 && !SANITIZER_BUILD)
+	if (r == 0 && !SANITIZER_BUILD && !listed(calls, n, SYS_openat))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SYS_openat, 0);
 	if (r == 0 && !SANITIZER_BUILD)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SYS_open, 0);
@@ -103,6 +117,19 @@ int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err)
 {
 	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), false, "VMM", err);
+}
+
+int vs_jail_apply_vmm(const int *extra, size_t n_extra, vs_err *err)
+{
+	int all[256];
+	size_t n = 0;
+	for (size_t i = 0; i < N(snapshot_calls); i++)
+		all[n++] = snapshot_calls[i];
+	for (size_t i = 0; i < n_extra && n < N(all); i++)
+		all[n++] = extra[i];
+	if (n - N(snapshot_calls) != n_extra)
+		return vs_fail(err, E2BIG, "seccomp: %zu extra system calls", n_extra);
+	return load(base_calls, N(base_calls), all, n, snapshot_ioctls, N(snapshot_ioctls), false, "VMM", err);
 }
 
 int vs_jail_apply_api(vs_err *err)

@@ -20,23 +20,17 @@ static void on_pvpanic(void *opaque)
 	atomic_store(&((vs_console *)opaque)->panicked, 1);
 }
 
-/* The virtio slots in order: block devices, network devices, entropy. */
-typedef struct slot {
-	const vs_vmm_device *dev; /* NULL: the entropy device */
-} slot;
-
-static unsigned plan_slots(const vs_vmm_spec *s, slot *out)
+unsigned vs_vmm_slot_order(const vs_vmm_spec *s, const vs_vmm_device **out)
 {
 	unsigned n = 0;
 	/* The root drive first: it is /dev/vda, as with Firecracker. */
 	for (unsigned i = 0; i < s->n_devs; i++)
 		if (s->devs[i].kind == VS_VMM_DEV_BLOCK && s->devs[i].root)
-			out[n++] = (slot){&s->devs[i]};
+			out[n++] = &s->devs[i];
 	for (int kind = VS_VMM_DEV_BLOCK; kind <= VS_VMM_DEV_NET; kind++)
 		for (unsigned i = 0; i < s->n_devs; i++)
 			if ((int)s->devs[i].kind == kind && !(kind == VS_VMM_DEV_BLOCK && s->devs[i].root))
-				out[n++] = (slot){&s->devs[i]};
-	out[n++] = (slot){NULL};
+				out[n++] = &s->devs[i];
 	return n;
 }
 
@@ -56,8 +50,10 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 		return -1;
 	}
 	m->acpi.pvpanic = !s->ring3;
-	slot slots[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS + 1];
-	unsigned n = plan_slots(s, slots);
+	/* The virtio slots in order: block devices, network devices, entropy. */
+	const vs_vmm_device *slots[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS + 1];
+	unsigned n = vs_vmm_slot_order(s, slots);
+	slots[n++] = NULL; /* the entropy device */
 	if (n > VS_ACPI_MAX_DEVS || VS_VIRTIO_GSI_BASE + n - 1 > VS_VIRTIO_GSI_MAX)
 		return vs_fail(err, EINVAL, "%u virtio devices: at most %u supported", n,
 			       VS_VIRTIO_GSI_MAX - VS_VIRTIO_GSI_BASE + 1);
@@ -70,7 +66,7 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 			.mmio_base = VS_VIRTIO_MMIO_BASE + (uint64_t)i * VS_VIRTIO_MMIO_SIZE,
 			.jail = !m->opts.no_jail,
 		};
-		const vs_vmm_device *d = slots[i].dev;
+		const vs_vmm_device *d = slots[i];
 		int r;
 		if (!d)
 			r = vs_virtio_rng_add(&env, err);

@@ -4,8 +4,8 @@
 # verdicts against what this script sees in /dev, /sys/module, /proc/cpuinfo,
 # mountinfo and the kernel log), `vm run` explains this host's KVM the same
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
-# (vm/ring3.sh), the virtio devices (vm/virtio.sh) and Firecracker's API
-# (vm/api.sh): they need a usable
+# (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
+# (vm/api.sh) and snapshots (vm/snapshot.sh): they need a usable
 # /dev/kvm and run directly where there is one (hardware, or PVM, which runs
 # ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
 # real /dev/kvm on emulated SVM), booted once for all of them, where
@@ -118,6 +118,7 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/ring3.sh"
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
+  bash "$ROOT/tests/integration/vm/snapshot.sh"
   exit 0
 fi
 
@@ -126,6 +127,9 @@ if ! bash "$ROOT/tests/guests/build.sh" "$GUESTS" >"$TMP/build.log" 2>&1; then
 fi
 check_tells_truth "this host"
 vm_run_tells_truth "this host"
+# The Linux guest of vm/snapshot.sh (built out here: the nested host sees the repository read-only).
+GUEST_INITRD=$("$ROOT/tests/vmhost/mkinitramfs-guest" 2>"$TMP/initrd.log") || GUEST_INITRD=
+export GUEST_INITRD
 
 # Bad input gets a clear error naming it, never a KVM message: the request
 # and its files are checked before /dev/kvm (so all of this runs anywhere).
@@ -156,6 +160,7 @@ if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm 
   bash "$ROOT/tests/integration/vm/ring3.sh"
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
+  bash "$ROOT/tests/integration/vm/snapshot.sh"
   exit 0
 fi
 if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
@@ -166,7 +171,7 @@ fi
 # (its kernel, rarely, under the emulated SVM) is started once more.
 for attempt in 1 2; do
   rc=0 t0=$EPOCHREALTIME
-  "$ROOT/tests/vmhost/run" --cpus 1 --mem 2G --timeout 900 -e GUESTS \
+  "$ROOT/tests/vmhost/run" --cpus 1 --mem 2G --timeout 900 -e GUESTS -e GUEST_INITRD \
     bash "$SELF" --inside >"$TMP/inner.out" 2>"$TMP/inner.err" || rc=$?
   [ "$rc" -eq 125 ] && ! grep -qE '^(not )?ok ' "$TMP/inner.out" && [ $attempt -eq 1 ] || break
   echo "# the nested test host failed before any check ran; starting it again. It said:"

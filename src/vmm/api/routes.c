@@ -42,7 +42,7 @@ static struct json_object *machine_json(const vs_vmm_spec *s)
 	json_object_object_add(o, "vcpu_count", json_object_new_int((int)s->cpus));
 	json_object_object_add(o, "mem_size_mib", json_object_new_int64((int64_t)(s->mem_size >> 20)));
 	json_object_object_add(o, "smt", json_object_new_boolean(0));
-	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(0));
+	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(s->track_dirty));
 	return o;
 }
 
@@ -161,7 +161,8 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 	int r = 1; /* 1: no such route */
 	bool put = req->method == VS_HTTP_PUT, patch = req->method == VS_HTTP_PATCH;
 	bool known = (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/machine-config") || !strcmp(p, "/actions") ||
-			      sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
+			      sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/") ||
+			      !strcmp(p, "/snapshot/create") || !strcmp(p, "/snapshot/load"))) ||
 		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/machine-config")));
 	if (!known) {
 		fault(out, "Invalid request method and/or path");
@@ -183,6 +184,10 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 		r = vs_fc_net(m, id, body, &err);
 	else if (patch && !strcmp(p, "/vm"))
 		r = vm_state(m, body, &err);
+	else if (put && !strcmp(p, "/snapshot/create"))
+		r = vs_fc_snapshot_create(m, body, &err);
+	else if (put && !strcmp(p, "/snapshot/load"))
+		r = vs_fc_snapshot_load(m, body, &err);
 	json_object_put(body);
 	if (r == 0)
 		reply(out, 204, NULL);
