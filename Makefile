@@ -96,10 +96,11 @@ bench: all
 	bash bench/container-start
 	bash bench/vm-boot
 	bash bench/platform
+	bash bench/vm-snapshot
 
 # libFuzzer build of the config parsers (clang; base/ and oci/ only).
 FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
-fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api
+fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api build-fuzz/fuzz_snapshot
 
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(wildcard src/base/*.h src/oci/*.h)
 	@mkdir -p $(dir $@)
@@ -121,6 +122,12 @@ build-fuzz/fuzz_vsd_api: tests/fuzz/fuzz_vsd_api.c $(LIB_SRCS) $(PLAT_SRCS) $(sh
 	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
 		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) $(PLAT_LIBS)
+# The snapshot state file parser (src/vmm/snapfile.c and the error idiom only).
+build-fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/vmm/snapfile.c src/base/error.c src/vmm/snapfile.h src/base/error.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^)
 
 clean:
 	rm -rf build build-asan build-fuzz

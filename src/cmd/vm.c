@@ -1,5 +1,6 @@
 /* `vessel vm run`: boot a microVM with its serial console on stdin/stdout. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static const char usage_text[] =
 	"                     [--console serial|none] [--api-sock PATH]\n"
 	"       vessel vm run --config-file FILE [--api-sock PATH | --no-api]\n"
 	"       vessel vm run --api-sock PATH\n"
+	"       vessel vm run --restore STATE --restore-mem MEM [--paused] [--api-sock PATH]\n"
 	"\n"
 	"Boots the kernel (bzImage or ELF vmlinux) in a KVM microVM. The serial console\n"
 	"is connected to stdin/stdout; Ctrl-C or SIGTERM stops the VM. SIZE takes K, M,\n"
@@ -46,6 +48,9 @@ static const char usage_text[] =
 	"reach a guest port; guest connections to host port P go to UDS_PATH_P.\n"
 	"--balloon MIB adds a virtio-balloon with that target (memory the guest gives\n"
 	"back to the host); stats=SECONDS polls the guest's memory statistics.\n"
+	"--restore STATE --restore-mem MEM resumes a snapshot (PUT /snapshot/create):\n"
+	"the machine it describes, guest memory mapped from MEM; --paused leaves it\n"
+	"paused (resume it with PATCH /vm). A bad snapshot is refused (status 1).\n"
 	"\n"
 	"Environment: VESSEL_VM_STATS=1 prints start-up CPU time and memory use to\n"
 	"stderr at exit; VESSEL_ALLOW_PVM=1 tries to boot even on a PVM /dev/kvm;\n"
@@ -239,9 +244,9 @@ typedef struct vm_flags {
 	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console, *vsock, *balloon;
 	vs_vmm_vsock vs;
 	vs_vmm_balloon bl;
-	const char *api_sock, *config_file;
+	const char *api_sock, *config_file, *restore, *restore_mem;
 	long cpus;
-	bool help, no_jail, no_api;
+	bool help, no_jail, no_api, paused;
 	vs_strlist disks, nets;
 	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
 	unsigned n_devs;
@@ -294,6 +299,24 @@ static int parse_devices(vm_flags *f)
 	return 0;
 }
 
+/* --restore: the files are opened here, the engine maps and reads them. */
+static int restore(vs_vmm *m, const vm_flags *f, vs_err *err)
+{
+	vs_vmm_snap_files sf = {.state_path = f->restore, .mem_path = f->restore_mem};
+	sf.state_fd = open(f->restore, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (sf.state_fd < 0)
+		return vs_fail(err, errno, "open snapshot %s", f->restore);
+	sf.mem_fd = open(f->restore_mem, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (sf.mem_fd < 0) {
+		close(sf.state_fd);
+		return vs_fail(err, errno, "open memory file %s", f->restore_mem);
+	}
+	int r = vs_vmm_restore(m, &sf, !f->paused, false, err);
+	close(sf.state_fd);
+	close(sf.mem_fd);
+	return r;
+}
+
 static int vm_run(vs_global *g, int argc, char **argv)
 {
 	static vm_flags f; /* its device table is large */
@@ -315,6 +338,9 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		{"api-sock", 0, OPT_STR, &f.api_sock},
 		{"config-file", 0, OPT_STR, &f.config_file},
 		{"no-api", 0, OPT_BOOL, &f.no_api},
+		{"restore", 0, OPT_STR, &f.restore},
+		{"restore-mem", 0, OPT_STR, &f.restore_mem},
+		{"paused", 0, OPT_BOOL, &f.paused},
 		{"help", 'h', OPT_BOOL, &f.help},
 		{0},
 	};
@@ -330,7 +356,13 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		goto out;
 	}
 	bool boot_flags = f.kernel || f.ring3;
-	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock) || (f.kernel && f.ring3)) {
+	if (!f.restore != !f.restore_mem || (f.restore && (boot_flags || f.config_file || f.disks.n || f.nets.n)) ||
+	    (f.paused && !f.restore)) {
+		fprintf(stderr, "vessel vm run: --restore STATE needs --restore-mem MEM and describes the machine itself "
+				"(no --kernel, --ring3, --config-file, --disk or --net with it; --paused only with it)\n");
+		goto out;
+	}
+	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock && !f.restore) || (f.kernel && f.ring3)) {
 		fprintf(stderr, i < argc ? "vessel vm run: unexpected argument '%s'\n"
 					 : "vessel vm run: need --kernel FILE%s (or --config-file or --api-sock)\n",
 			i < argc ? argv[i] : "");
@@ -409,6 +441,10 @@ static int vm_run(vs_global *g, int argc, char **argv)
 	}
 	/* With an API and nothing to boot yet, InstanceStart starts it. */
 	if ((boot_flags || f.config_file) && vs_vmm_start(m, &err) < 0) {
+		rc = vs_cmd_fail(&err);
+		goto out;
+	}
+	if (f.restore && restore(m, &f, &err) < 0) {
 		rc = vs_cmd_fail(&err);
 		goto out;
 	}

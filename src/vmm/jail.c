@@ -40,15 +40,27 @@ static const unsigned long ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
 };
 
+/* The VMM (owner) thread also takes snapshots: it reads every KVM state
+ * (the vCPUs are parked) and writes the files the API thread opened. */
+static const unsigned long snapshot_ioctls[] = {
+	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
+	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_FPU, KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS,
+	KVM_GET_MSRS, KVM_GET_MSR_INDEX_LIST, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
+	KVM_GET_DEBUGREGS, KVM_GET_CPUID2, KVM_GET_TSC_KHZ, KVM_CHECK_EXTENSION, KVM_GET_IRQCHIP,
+	KVM_GET_PIT2, KVM_GET_CLOCK, KVM_GET_DIRTY_LOG,
+};
+static const int snapshot_calls[] = {SYS_pwrite64, SYS_ftruncate, SYS_fdatasync};
+
 /* The API thread (src/vmm/api/server.c): socket I/O and memory, futexes
  * for the engine's locks, tgkill to kick vCPUs into a pause, getrandom
  * (json-c seeds its hash tables), sysinfo (machine-config checks memory
  * against the host's), and ioctl only for KVM_IRQ_LINE (a key press
- * raises IRQ 1). It opens the files the API names after boot too (PUT
- * /logger, /metrics; PATCH /drives path_on_host): openat with plain
- * read/write/create/append flags only (see api_open_flags), then fstat,
- * lseek and a no-op fallocate probe for a drive, timerfd_settime to wake
- * a throttled device under its new limits. */
+ * raises IRQ 1). It opens the files the API names (PUT /logger, /metrics;
+ * PATCH /drives path_on_host; /snapshot/create and /snapshot/load, whose
+ * descriptors it hands to the engine, whose threads open nothing once
+ * jailed): openat with plain read/write/create/append flags only (see
+ * api_open_flags), then fstat, lseek and a no-op fallocate probe for a
+ * drive, timerfd_settime to wake a throttled device under its new limits. */
 static const int api_calls[] = {
 	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_accept4, SYS_futex, SYS_rt_sigreturn, SYS_getrandom, SYS_sysinfo, SYS_sigaltstack,
 	SYS_rt_sigprocmask, SYS_tgkill, SYS_getpid, SYS_gettid, SYS_exit, SYS_restart_syscall,
@@ -140,6 +152,19 @@ int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err)
 {
 	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), 0, "VMM", err);
+}
+
+int vs_jail_apply_vmm(const int *extra, size_t n_extra, vs_err *err)
+{
+	int all[256];
+	size_t n = 0;
+	for (size_t i = 0; i < N(snapshot_calls); i++)
+		all[n++] = snapshot_calls[i];
+	for (size_t i = 0; i < n_extra && n < N(all); i++)
+		all[n++] = extra[i];
+	if (n - N(snapshot_calls) != n_extra)
+		return vs_fail(err, E2BIG, "seccomp: %zu extra system calls", n_extra);
+	return load(base_calls, N(base_calls), all, n, snapshot_ioctls, N(snapshot_ioctls), 0, "VMM", err);
 }
 
 int vs_jail_apply_api(vs_err *err)

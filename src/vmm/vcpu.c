@@ -152,6 +152,15 @@ void vs_vcpu_loop(vs_vcpu *v)
 {
 	bool first = true;
 	while (atomic_load(&v->vm->stop) == VS_STOP_NONE) {
+		if (atomic_load(&v->vm->pause_req)) {
+			/* KVM finishes an I/O exit (the IN's value into rax, the
+			 * string I/O's rsi/rcx) only at the next KVM_RUN: enter once
+			 * with immediate_exit, so a parked vCPU's state is whole
+			 * (a snapshot reads it). */
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			(void)ioctl(v->fd, KVM_RUN, 0);
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		}
 		vs_vm_pause_point(v->vm);
 		if (atomic_load(&v->vm->stop) != VS_STOP_NONE)
 			return;

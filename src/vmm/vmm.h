@@ -106,6 +106,7 @@ typedef struct vs_vmm_spec {
 	char initrd[VS_VMM_PATH_MAX]; /* "" = none */
 	char cmdline[VS_VMM_CMDLINE_MAX];
 	bool ring3;                   /* kernel is a flat ring-3 test guest */
+	bool track_dirty;             /* log dirty pages, for diff snapshots */
 	unsigned cpus;
 	uint64_t mem_size;
 	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
@@ -168,6 +169,8 @@ int vs_vmm_update_device(vs_vmm *m, vs_vmm_dev_kind kind, const char *id, const 
 			 const vs_rl_update *rl, const vs_rl_update *tx_rl, vs_err *err);
 /* The counters so far (all zero before start). */
 void vs_vmm_metrics_of(vs_vmm *m, vs_vmm_metrics *out);
+/* Dirty page tracking (the base of diff snapshots), pre-boot. */
+int vs_vmm_set_track_dirty(vs_vmm *m, bool on, vs_err *err);
 
 /* Check the request and its files (before /dev/kvm), then the host's KVM,
  * build the VM and start its vCPUs. On failure nothing is left running
@@ -181,6 +184,28 @@ int vs_vmm_resume(vs_vmm *m, vs_err *err);
 int vs_vmm_ctrl_alt_del(vs_vmm *m, vs_err *err);
 /* End the run (from any thread): vs_vmm_wait returns `status`. */
 void vs_vmm_stop(vs_vmm *m, int status, const char *why);
+
+/* Snapshots. The caller opens the files (the engine may be jailed and
+ * open nothing): writable for a snapshot, readable for a restore; the
+ * engine truncates, once it knows the memory file is not the one the VM's
+ * memory is mapped from. The paths only name the files in messages. */
+typedef enum { VS_VMM_SNAP_FULL, VS_VMM_SNAP_DIFF } vs_vmm_snap_type;
+typedef struct vs_vmm_snap_files {
+	int state_fd, mem_fd;
+	const char *state_path, *mem_path;
+} vs_vmm_snap_files;
+/* The VM must be paused (and stays so). Full: the state and all of guest
+ * memory; Diff: the state and only the pages written since the last
+ * snapshot (or the restore), at their offsets in the memory file, which is
+ * either new (then sparse: merge it onto the base) or the base itself
+ * (then updated in place). Diff needs dirty tracking and a base. */
+int vs_vmm_snapshot(vs_vmm *m, const vs_vmm_snap_files *f, vs_vmm_snap_type type, vs_err *err);
+/* Instead of start, on a handle with nothing configured: the machine the
+ * snapshot describes, its memory mapped from the memory file (MAP_PRIVATE:
+ * pages come in on demand, the file is never written), every state put
+ * back; then running, or paused. A bad snapshot is refused before any of
+ * the machine exists; nothing is left of a failed restore. */
+int vs_vmm_restore(vs_vmm *m, const vs_vmm_snap_files *f, bool resume, bool track_dirty, vs_err *err);
 
 vs_vmm_state vs_vmm_state_of(vs_vmm *m);
 /* The seccomp jail is on (the VM started without no_jail): the process may

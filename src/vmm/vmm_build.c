@@ -20,8 +20,24 @@ static void on_pvpanic(void *opaque)
 	atomic_store(&((vs_console *)opaque)->panicked, 1);
 }
 
-/* The virtio slots in order: block devices, network devices, entropy,
- * then the socket device and the balloon if configured. */
+/* The block and network devices in their virtio slot order (also the
+ * order a snapshot records them in). */
+unsigned vs_vmm_slot_order(const vs_vmm_spec *s, const vs_vmm_device **out)
+{
+	unsigned n = 0;
+	/* The root drive first: it is /dev/vda, as with Firecracker. */
+	for (unsigned i = 0; i < s->n_devs; i++)
+		if (s->devs[i].kind == VS_VMM_DEV_BLOCK && s->devs[i].root)
+			out[n++] = &s->devs[i];
+	for (int kind = VS_VMM_DEV_BLOCK; kind <= VS_VMM_DEV_NET; kind++)
+		for (unsigned i = 0; i < s->n_devs; i++)
+			if ((int)s->devs[i].kind == kind && !(kind == VS_VMM_DEV_BLOCK && s->devs[i].root))
+				out[n++] = &s->devs[i];
+	return n;
+}
+
+/* Every virtio slot in order: the devices above, entropy, then the socket
+ * device and the balloon if configured. */
 typedef enum { SLOT_DEV, SLOT_RNG, SLOT_VSOCK, SLOT_BALLOON } slot_kind;
 typedef struct slot {
 	slot_kind kind;
@@ -30,15 +46,10 @@ typedef struct slot {
 
 static unsigned plan_slots(const vs_vmm_spec *s, slot *out)
 {
-	unsigned n = 0;
-	/* The root drive first: it is /dev/vda, as with Firecracker. */
-	for (unsigned i = 0; i < s->n_devs; i++)
-		if (s->devs[i].kind == VS_VMM_DEV_BLOCK && s->devs[i].root)
-			out[n++] = (slot){SLOT_DEV, &s->devs[i]};
-	for (int kind = VS_VMM_DEV_BLOCK; kind <= VS_VMM_DEV_NET; kind++)
-		for (unsigned i = 0; i < s->n_devs; i++)
-			if ((int)s->devs[i].kind == kind && !(kind == VS_VMM_DEV_BLOCK && s->devs[i].root))
-				out[n++] = (slot){SLOT_DEV, &s->devs[i]};
+	const vs_vmm_device *devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	unsigned n = vs_vmm_slot_order(s, devs);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (slot){SLOT_DEV, devs[i]};
 	out[n++] = (slot){SLOT_RNG, NULL};
 	if (s->vsock.on)
 		out[n++] = (slot){SLOT_VSOCK, NULL};

@@ -5,9 +5,9 @@
 # mountinfo and the kernel log), `vm run` explains this host's KVM the same
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
 # (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
-# (vm/api.sh) and, with a Linux guest, vsock and the balloon (vm/devices.sh)
-# and a guest booted through the API with rate limits, logger and metrics
-# (vm/ratelimit.sh): they need a usable
+# (vm/api.sh), snapshots (vm/snapshot.sh) and, with a Linux guest, vsock and
+# the balloon (vm/devices.sh) and a guest booted through the API with rate
+# limits, logger and metrics (vm/ratelimit.sh): they need a usable
 # /dev/kvm and run directly where there is one (hardware, or PVM, which runs
 # ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
 # real /dev/kvm on emulated SVM), booted once for all of them, where
@@ -120,6 +120,7 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/ring3.sh"
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
+  bash "$ROOT/tests/integration/vm/snapshot.sh"
   bash "$ROOT/tests/integration/vm/devices.sh"
   bash "$ROOT/tests/integration/vm/ratelimit.sh"
   exit 0
@@ -136,6 +137,9 @@ fi
 export GUEST_INITRD
 check_tells_truth "this host"
 vm_run_tells_truth "this host"
+# The Linux guest of vm/snapshot.sh (built out here: the nested host sees the repository read-only).
+GUEST_INITRD=$("$ROOT/tests/vmhost/mkinitramfs-guest" 2>"$TMP/initrd.log") || GUEST_INITRD=
+export GUEST_INITRD
 
 # Bad input gets a clear error naming it, never a KVM message: the request
 # and its files are checked before /dev/kvm (so all of this runs anywhere).
@@ -174,6 +178,7 @@ if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm 
   bash "$ROOT/tests/integration/vm/ring3.sh"
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
+  bash "$ROOT/tests/integration/vm/snapshot.sh"
   # A Linux guest needs hardware KVM (PVM runs ring-3 guests only).
   if [ $kvm_seen = hardware ]; then
     bash "$ROOT/tests/integration/vm/devices.sh"

@@ -133,7 +133,7 @@ int vs_fc_machine_config(vs_vmm *m, struct json_object *o, bool patch, vs_err *e
 	vs_vmm_spec cur;
 	vs_vmm_describe(m, &cur);
 	int64_t cpus = cur.cpus, mib = (int64_t)(cur.mem_size >> 20);
-	bool smt = false, dirty = false;
+	bool smt = false, dirty = cur.track_dirty;
 	if (vs_fc_only_keys(o, w, known, err) < 0 ||
 	    vs_fc_get_uint(o, w, "vcpu_count", !patch, VS_VMM_MAX_CPUS, &cpus, err) < 0 ||
 	    vs_fc_get_uint(o, w, "mem_size_mib", !patch, (int64_t)1 << 32, &mib, err) < 0 ||
@@ -144,13 +144,13 @@ int vs_fc_machine_config(vs_vmm *m, struct json_object *o, bool patch, vs_err *e
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: vcpu_count must be 1..%d", VS_VMM_MAX_CPUS);
 	if (smt)
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: smt is not supported (must be false)");
-	if (dirty)
-		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: track_dirty_pages is not supported yet");
 	if (tmpl && strcmp(tmpl, "None"))
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: cpu_template %s is not supported (only None)", tmpl);
 	if (huge && strcmp(huge, "None"))
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: huge_pages %s is not supported (only None)", huge);
-	return vs_vmm_set_machine(m, (unsigned)cpus, (uint64_t)mib << 20, err);
+	if (vs_vmm_set_machine(m, (unsigned)cpus, (uint64_t)mib << 20, err) < 0)
+		return -1;
+	return vs_vmm_set_track_dirty(m, dirty, err);
 }
 
 /* Firecracker's ids: 1..64 characters of [A-Za-z0-9_]. */

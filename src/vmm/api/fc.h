@@ -47,6 +47,10 @@ struct json_object *vs_fc_balloon_stats_json(const vs_vmm_balloon_stats *s);
 /* Post-boot PATCH /drives/{id} (PartialDrive) and /network-interfaces/{id}. */
 int vs_fc_drive_patch(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err);
 int vs_fc_net_patch(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err);
+/* PUT /snapshot/create (the VM paused) and /snapshot/load (before start):
+ * the API thread opens the files and hands them to the engine. */
+int vs_fc_snapshot_create(vs_vmm *m, struct json_object *o, vs_err *err);
+int vs_fc_snapshot_load(vs_vmm *m, struct json_object *o, vs_err *err);
 /* A JSON object, and nothing after it. */
 int vs_fc_parse_object(const char *buf, size_t len, struct json_object **out, vs_err *err);
 /* MAC "aa:bb:cc:dd:ee:ff" -> 6 bytes. */

@@ -44,7 +44,7 @@ static struct json_object *machine_json(const vs_vmm_spec *s)
 	json_object_object_add(o, "vcpu_count", json_object_new_int((int)s->cpus));
 	json_object_object_add(o, "mem_size_mib", json_object_new_int64((int64_t)(s->mem_size >> 20)));
 	json_object_object_add(o, "smt", json_object_new_boolean(0));
-	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(0));
+	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(s->track_dirty));
 	return o;
 }
 
@@ -209,7 +209,8 @@ static void route(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 	bool known = with_obs ||
 		     ((put || patch) && (!strcmp(p, "/machine-config") || !strcmp(p, "/balloon") ||
 					 sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
-		     (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/actions") || !strcmp(p, "/vsock"))) ||
+		     (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/actions") || !strcmp(p, "/vsock") ||
+			      !strcmp(p, "/snapshot/create") || !strcmp(p, "/snapshot/load"))) ||
 		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/balloon/statistics")));
 	if (!known) {
 		fault(out, "Invalid request method and/or path");
@@ -247,6 +248,10 @@ static void route(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 		r = vs_fc_balloon_patch(m, body, &err);
 	else if (patch && !strcmp(p, "/balloon/statistics"))
 		r = vs_fc_balloon_stats_patch(m, body, &err);
+	else if (put && !strcmp(p, "/snapshot/create"))
+		r = vs_fc_snapshot_create(m, body, &err);
+	else if (put && !strcmp(p, "/snapshot/load"))
+		r = vs_fc_snapshot_load(m, body, &err);
 	json_object_put(body);
 	if (r == 0)
 		reply(out, 204, NULL);

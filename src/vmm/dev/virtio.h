@@ -24,6 +24,7 @@
 #include "vmm/devstats.h"
 #include "vmm/memory.h"
 #include "vmm/ratelimit.h"
+#include "vmm/snapfile.h"
 
 #define VS_VIRTIO_MMIO_SIZE 0x1000
 
@@ -97,6 +98,17 @@ void vs_balloon_get(vs_balloon *b, vs_balloon_info *out);
 
 /* Stop and free every virtio device registered on mmio (see above). */
 void vs_virtio_destroy_all(vs_bus *mmio);
+
+/* Pause/resume: a frozen device takes nothing from its queues (the net RX
+ * thread waits), so guest memory and queue state hold still. */
+void vs_virtio_freeze_all(vs_bus *mmio, bool frozen);
+
+/* Snapshot of the device whose window starts at `base`: the transport,
+ * its queues and the device's own state. Restore goes into a device just
+ * added with the same configuration, with a state vs_snap_read_virtio
+ * checked; rings are checked again against guest memory. */
+int vs_virtio_save(vs_bus *mmio, uint64_t base, vs_snap_virtio *out, vs_err *err);
+int vs_virtio_restore(vs_bus *mmio, uint64_t base, const vs_snap_virtio *in, vs_err *err);
 
 /* Linux kernel parameter announcing the device at env: writes
  * "virtio_mmio.device=4K@0x<base>:<gsi>" into buf. Fails if buf is short. */

@@ -181,6 +181,29 @@ static int open_image(blk_dev *b, const char *path, bool readonly, vs_err *err)
 	return 0;
 }
 
+/* Snapshot: the capacity the guest knows; the image must still have it. */
+static size_t blk_save(vs_vmmio *t, uint8_t *buf, size_t cap)
+{
+	blk_dev *b = t->priv;
+	if (cap < sizeof(b->capacity))
+		return 0;
+	memcpy(buf, &b->capacity, sizeof(b->capacity));
+	return sizeof(b->capacity);
+}
+
+static int blk_restore(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *err)
+{
+	blk_dev *b = t->priv;
+	uint64_t cap;
+	if (len != sizeof(cap))
+		return vs_fail(err, EINVAL, "virtio-blk: %zu bytes of device state, expected %zu", len, sizeof(cap));
+	memcpy(&cap, buf, sizeof(cap));
+	if (cap != b->capacity)
+		return vs_fail(err, EINVAL, "virtio-blk: the image has %llu sectors now, the guest knew %llu",
+			       (unsigned long long)b->capacity, (unsigned long long)cap);
+	return 0;
+}
+
 static const vs_vmmio_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -189,6 +212,8 @@ static const vs_vmmio_ops blk_ops = {
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 	.stats = blk_stats,
+	.save = blk_save,
+	.restore = blk_restore,
 };
 
 static int start_thread(blk_dev *b, vs_err *err)

@@ -60,6 +60,8 @@ static void update_irq(vs_vmmio *t)
 
 bool vs_vmmio_running(const vs_vmmio *t)
 {
+	if (t->frozen)
+		return false;
 	uint32_t need = VS_VIRTIO_S_DRIVER_OK | VS_VIRTIO_S_FEATURES_OK;
 	uint32_t bad = VS_VIRTIO_S_NEEDS_RESET | VS_VIRTIO_S_FAILED;
 	return (t->status & need) == need && !(t->status & bad);
@@ -364,6 +366,99 @@ void vs_virtio_destroy_all(vs_bus *mmio)
 	}
 	mmio->n_devs = kept;
 	pthread_mutex_unlock(&mmio->lock);
+}
+
+static vs_vmmio *find_at(vs_bus *mmio, uint64_t base)
+{
+	for (unsigned i = 0; i < mmio->n_devs; i++)
+		if (mmio->devs[i]->read == mmio_read && mmio->devs[i]->base == base)
+			return mmio->devs[i]->opaque;
+	return NULL;
+}
+
+void vs_virtio_freeze_all(vs_bus *mmio, bool frozen)
+{
+	pthread_mutex_lock(&mmio->lock);
+	for (unsigned i = 0; i < mmio->n_devs; i++) {
+		if (mmio->devs[i]->read != mmio_read)
+			continue;
+		vs_vmmio *t = mmio->devs[i]->opaque;
+		pthread_mutex_lock(&t->lock);
+		bool was = t->frozen;
+		t->frozen = frozen;
+		/* Thawed: let device threads look at their queues again. */
+		if (was && !frozen && vs_vmmio_running(t) && t->ops->driver_ok)
+			t->ops->driver_ok(t);
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_unlock(&mmio->lock);
+}
+
+int vs_virtio_save(vs_bus *mmio, uint64_t base, vs_snap_virtio *o, vs_err *err)
+{
+	vs_vmmio *t = find_at(mmio, base);
+	if (!t)
+		return vs_fail(err, ENODEV, "snapshot: no virtio device at 0x%" PRIx64, base);
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&t->lock);
+	o->device_id = t->ops->device_id;
+	o->status = t->status, o->isr = t->isr, o->config_gen = t->config_gen;
+	o->device_features = offered_features(t), o->driver_features = t->driver_features;
+	o->dev_feat_sel = t->dev_feat_sel, o->drv_feat_sel = t->drv_feat_sel, o->queue_sel = t->queue_sel;
+	o->bad_features = t->bad_features, o->irq_level = t->irq_level;
+	o->num_queues = (uint8_t)t->ops->num_queues;
+	for (unsigned i = 0; i < t->ops->num_queues && i < VS_SNAP_MAX_QUEUES; i++) {
+		const vs_vq *q = &t->vqs[i];
+		o->vqs[i] = (vs_snap_vq){.num = q->num, .last_avail = q->last_avail, .used_idx = q->used_idx,
+					 .ready = q->ready, .desc = q->desc_gpa, .avail = q->avail_gpa, .used = q->used_gpa};
+	}
+	if (t->ops->save)
+		o->dev_len = (uint32_t)t->ops->save(t, o->dev, sizeof(o->dev));
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int restore_locked(vs_vmmio *t, const vs_snap_virtio *o, vs_err *err)
+{
+	if (o->device_id != t->ops->device_id || o->num_queues != t->ops->num_queues)
+		return vs_fail(err, EINVAL, "%s: the snapshot has virtio device %u with %u queues here", t->ops->name,
+			       o->device_id, o->num_queues);
+	if (o->driver_features & ~offered_features(t))
+		return vs_fail(err, EINVAL, "%s: the guest uses features 0x%" PRIx64 " the device does not offer now",
+			       t->ops->name, o->driver_features & ~offered_features(t));
+	t->status = o->status, t->isr = o->isr, t->config_gen = o->config_gen;
+	t->driver_features = o->driver_features, t->bad_features = o->bad_features;
+	t->dev_feat_sel = o->dev_feat_sel, t->drv_feat_sel = o->drv_feat_sel, t->queue_sel = o->queue_sel;
+	t->irq_level = o->irq_level;
+	bool indirect = vs_vmmio_has_feature(t, VS_VIRTIO_F_INDIRECT_DESC);
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		const vs_snap_vq *s = &o->vqs[i];
+		vs_vq *q = &t->vqs[i];
+		vs_vq_reset(q);
+		q->num = s->num, q->desc_gpa = s->desc, q->avail_gpa = s->avail, q->used_gpa = s->used;
+		if (!s->ready)
+			continue;
+		if (vs_vq_enable(q, t->mem, VS_VQ_MAX_SIZE, indirect, err) < 0)
+			return vs_wrap(err, "%s: queue %u", t->ops->name, i);
+		q->last_avail = s->last_avail, q->used_idx = s->used_idx;
+	}
+	if (t->ops->restore)
+		return t->ops->restore(t, o->dev, o->dev_len, err);
+	if (o->dev_len)
+		return vs_fail(err, EINVAL, "%s: %u bytes of device state, expected none", t->ops->name, o->dev_len);
+	return 0;
+}
+
+int vs_virtio_restore(vs_bus *mmio, uint64_t base, const vs_snap_virtio *o, vs_err *err)
+{
+	vs_vmmio *t = find_at(mmio, base);
+	if (!t)
+		return vs_fail(err, ENODEV, "restore: no virtio device at 0x%" PRIx64, base);
+	pthread_mutex_lock(&t->lock);
+	t->frozen = true; /* until the VM runs */
+	int r = restore_locked(t, o, err);
+	pthread_mutex_unlock(&t->lock);
+	return r;
 }
 
 int vs_virtio_cmdline(const vs_virtio_env *env, char *buf, size_t len, vs_err *err)

@@ -50,6 +50,12 @@ typedef struct vs_vmmio_ops {
 	void (*destroy)(vs_vmmio *t);
 	/* Optional, lock held: add the device's counters to *out. */
 	void (*stats)(vs_vmmio *t, vs_dev_stats *out);
+	/* Snapshots, lock held, both optional: the device's own state beyond
+	 * the transport's (at most VS_SNAP_DEV_STATE_MAX bytes; returns the
+	 * length), and putting it back into a freshly added device once the
+	 * transport and its queues are restored. restore checks what it is given. */
+	size_t (*save)(vs_vmmio *t, uint8_t *buf, size_t cap);
+	int (*restore)(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *err);
 } vs_vmmio_ops;
 
 struct vs_vmmio {
@@ -67,6 +73,7 @@ struct vs_vmmio {
 	bool bad_features; /* driver wrote bits in a feature word we never offer */
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	bool irq_level;
+	bool frozen; /* the VM is paused: device threads leave guest memory alone */
 	vs_vq vqs[VS_VMMIO_MAX_QUEUES];
 	uint8_t config[VS_VMMIO_CONFIG_MAX];
 	unsigned config_len;

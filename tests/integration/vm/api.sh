@@ -95,7 +95,7 @@ expect_status "unknown state is refused" 400 PATCH /vm '{"state": "Frozen"}'
 expect_status "malformed JSON is refused" 400 PATCH /vm '{"state": '
 expect_status "unknown action is refused" 400 PUT /actions '{"action_type": "Explode"}'
 expect_status "FlushMetrics before PUT /metrics is refused" 400 PUT /actions '{"action_type": "FlushMetrics"}'
-expect_status "unknown path is refused" 400 PUT /snapshot/create '{"snapshot_path": "x", "mem_file_path": "y"}'
+expect_status "unknown path is refused" 400 PUT /no-such-path '{"x": 1}'
 out=$(curl -s --unix-socket "$SOCK" -X PUT -H 'Transfer-Encoding: chunked' --data '{"state": "Paused"}' -w '\n%{http_code}' http://localhost/vm)
 if [ "${out##*$'\n'}" = 400 ] && grep -q chunked <<<"$out"; then ok "chunked request body is refused"; else not_ok "chunked request body is refused ($out)"; fi
 out=$(printf 'PATCH /vm HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 10 python3 -c "
