@@ -25,15 +25,22 @@ LDFLAGS += $(LDSAN)
 
 LIB_SRCS   := $(sort $(shell find src/base src/oci src/ctr src/vmm src/host -name '*.c' 2>/dev/null))
 CMD_SRCS   := $(sort $(wildcard src/cmd/*.c))
+# vesseld: its own front end and archive, so SQLite, libmicrohttpd,
+# libarchive, libcurl and libcrypto never reach the static runtime build/vessel.
+PLAT_SRCS  := $(sort $(wildcard src/platform/*.c))
+DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
+PLAT_LIBS  := -lsqlite3 -lmicrohttpd -larchive -lcurl -lcrypto -ljson-c -lseccomp -lpthread -lm
 AGENT_SRCS := $(sort $(wildcard src/agent/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS   := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
+PLAT_OBJS  := $(PLAT_SRCS:%.c=$(BUILD)/obj/%.o)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test test-unit test-integration demo deps clean fuzz bench asan
-all: $(BUILD)/vessel
+all: $(BUILD)/vessel $(BUILD)/vesseld
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,6 +57,18 @@ $(BUILD)/vessel: $(CMD_OBJS) $(BUILD)/libvessel.a
 	objcopy --only-keep-debug $@.full $@.debug
 	objcopy --strip-all --add-gnu-debuglink=$@.debug $@.full $@
 	rm -f $@.full
+
+$(BUILD)/libvesseld.a: $(PLAT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/vesseld: $(DAEMON_OBJS) $(BUILD)/libvesseld.a $(BUILD)/libvessel.a
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(BUILD)/libvesseld.a $(BUILD)/libvessel.a $(PLAT_LIBS)
+
+# Unit tests of the daemon's pure logic (test_vsd_*) link its archive too.
+$(BUILD)/tests/test_vsd_%: tests/unit/test_vsd_%.c $(BUILD)/libvesseld.a $(BUILD)/libvessel.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(BUILD)/libvesseld.a $(BUILD)/libvessel.a $(PLAT_LIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvessel.a
 	@mkdir -p $(dir $@)
@@ -76,10 +95,12 @@ demo: deps all
 bench: all
 	bash bench/container-start
 	bash bench/vm-boot
+	bash bench/platform
+	bash bench/vm-snapshot
 
 # libFuzzer build of the config parsers (clang; base/ and oci/ only).
 FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
-fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http
+fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api build-fuzz/fuzz_snapshot
 
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(wildcard src/base/*.h src/oci/*.h)
 	@mkdir -p $(dir $@)
@@ -95,7 +116,20 @@ build-fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(LIB_SRCS) $(shell find src -name 
 		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) -ljson-c -lseccomp -lpthread
 
+# vesseld's request router over an in-memory database.
+build-fuzz/fuzz_vsd_api: tests/fuzz/fuzz_vsd_api.c $(LIB_SRCS) $(PLAT_SRCS) $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) $(PLAT_LIBS)
+# The snapshot state file parser (src/vmm/snapfile.c and the error idiom only).
+build-fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/vmm/snapfile.c src/base/error.c src/vmm/snapfile.h src/base/error.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^)
+
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(PLAT_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d)

@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 PKGS=(
   build-essential pkg-config clang valgrind jq
   libjson-c-dev libseccomp-dev libcmocka-dev
+  libsqlite3-dev libmicrohttpd-dev libarchive-dev libssl-dev libcurl4-openssl-dev
   busybox-static e2fsprogs iproute2 cpio uidmap kmod
   runc podman containerd
   qemu-system-x86 linux-image-amd64
-  python3 time curl
+  python3 time curl sqlite3 docker-registry skopeo
 )
 
 missing=()

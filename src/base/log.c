@@ -1,7 +1,9 @@
 #include "base/log.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +12,20 @@
 static int log_fd = 2;
 static bool log_json;
 static bool log_debug;
+static vs_log_hook_fn _Atomic log_hook;
+static void *_Atomic log_hook_opaque;
+static atomic_int log_hook_users; /* hook calls in flight */
+
+void vs_log_set_hook(vs_log_hook_fn fn, void *opaque)
+{
+	log_hook = NULL;
+	/* Whoever still runs the old hook is done with its opaque before we
+	 * return (the caller may free it). */
+	while (atomic_load(&log_hook_users))
+		sched_yield();
+	log_hook_opaque = opaque;
+	log_hook = fn;
+}
 
 int vs_log_open(const char *path, bool json, bool debug)
 {
@@ -60,13 +76,24 @@ static void json_escape(char *dst, size_t len, const char *src)
 
 void vs_log(vs_log_level lvl, const char *fmt, ...)
 {
-	if (lvl == VS_LOG_DEBUG && !log_debug)
+	atomic_fetch_add(&log_hook_users, 1);
+	vs_log_hook_fn hook = log_hook;
+	void *opaque = log_hook_opaque;
+	if (!hook)
+		atomic_fetch_sub(&log_hook_users, 1);
+	if (lvl == VS_LOG_DEBUG && !log_debug && !hook)
 		return;
 	char msg[1024], line[2560];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (hook) {
+		hook(opaque, lvl, msg);
+		atomic_fetch_sub(&log_hook_users, 1);
+	}
+	if (lvl == VS_LOG_DEBUG && !log_debug)
+		return;
 
 	char ts[40];
 	struct timespec now;

@@ -12,6 +12,7 @@ typedef struct vs_global {
 	bool debug;
 	bool systemd_cgroup;
 	const char *rootless;    /* "auto" | "true" | "false" */
+	const char *socket;      /* --socket: vesseld's API socket (client group) */
 } vs_global;
 
 #define VS_CMD(name) int cmd_##name(vs_global *g, int argc, char **argv)
@@ -37,6 +38,23 @@ VS_CMD(restore);
 /* microVM engine (src/cmd/vm.c, check.c) */
 VS_CMD(vm);
 VS_CMD(check);
+/* vesseld client group (src/cmd/client*.c): only talks to vesseld */
+VS_CMD(launch);
+VS_CMD(ls);
+VS_CMD(stop);
+VS_CMD(restart);
+VS_CMD(rm);
+VS_CMD(info);
+VS_CMD(image);
+VS_CMD(audit);
+/* `vessel start NAME` when NAME is not a runtime container (lifecycle.c). */
+struct vs_err;
+int vs_client_start(vs_global *g, const char *name, struct vs_err *err);
+/* `vessel exec NAME [--] CMD...` likewise (exec.c): the command's exit
+ * status, or -1 with err. */
+int vs_client_exec(vs_global *g, const char *name, int argc, char **argv, struct vs_err *err);
+/* Whether a vesseld socket is named or present (the fallbacks' condition). */
+bool vs_client_wanted(const vs_global *g);
 
 /* Print err the way runc does for the configured log format; returns 1. */
 struct vs_err;

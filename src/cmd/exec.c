@@ -186,6 +186,19 @@ VS_CMD(exec)
 	vs_config *cfg = NULL;
 	vs_process proc = {0};
 	if (vs_state_load(g->root, argv[i], &st, &err) < 0) {
+		/* Not a container of --root (where runc fails): a vesseld instance? */
+		if (err.code == ENOENT && !f.process_file && vs_client_wanted(g)) {
+			vs_err derr = {0};
+			int code = vs_client_exec(g, argv[i], argc - i - 1, argv + i + 1, &derr);
+			if (code >= 0) {
+				rc = code;
+				goto out;
+			}
+			if (derr.code != ENOENT) {
+				fprintf(stderr, "vessel exec: %s\n", derr.msg);
+				goto out;
+			}
+		}
 		vs_cmd_fail(&err);
 		goto out;
 	}

@@ -94,6 +94,11 @@ VS_CMD(create)
 	return 0;
 }
 
+/* runc's start, unchanged for every container of --root. Only when the
+ * runtime has no such container (where runc fails) and a vesseld socket
+ * is named (--socket, VESSEL_SOCKET) or exists at the default path does
+ * `start NAME` ask vesseld to start its instance NAME; if vesseld has none
+ * either, the runtime's own error is printed. */
 VS_CMD(start)
 {
 	vs_opt opts[] = {{0}};
@@ -101,9 +106,18 @@ VS_CMD(start)
 	if (i < 0)
 		return 2;
 	vs_err err = {0};
-	if (vs_container_start(g->root, argv[i], &err) < 0)
-		return vs_cmd_fail(&err);
-	return 0;
+	if (vs_container_start(g->root, argv[i], &err) == 0)
+		return 0;
+	if (err.code == ENOENT && vs_client_wanted(g)) {
+		vs_err derr = {0};
+		if (vs_client_start(g, argv[i], &derr) == 0)
+			return 0;
+		if (derr.code != ENOENT) {
+			fprintf(stderr, "vessel start: %s\n", derr.msg);
+			return 1;
+		}
+	}
+	return vs_cmd_fail(&err);
 }
 
 VS_CMD(run)

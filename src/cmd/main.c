@@ -19,6 +19,7 @@ static const struct {
 	int (*fn)(vs_global *, int, char **);
 	const char *help;
 	bool sealed;
+	bool client; /* the vesseld client group */
 } commands[] = {
 	{"create", cmd_create, "create a container from a bundle", true},
 	{"start", cmd_start, "run the user process of a created container"},
@@ -39,6 +40,14 @@ static const struct {
 	{"restore", cmd_restore, "restore a container (needs CRIU: not in this build)"},
 	{"vm", cmd_vm, "run a microVM (vessel vm run --kernel ...)"},
 	{"check", cmd_check, "report what this host offers"},
+	{"launch", cmd_launch, "create and start an instance from an image", false, true},
+	{"ls", cmd_ls, "list instances (table, --format json|yaml)", false, true},
+	{"stop", cmd_stop, "stop an instance [--force] [--timeout S]", false, true},
+	{"restart", cmd_restart, "restart an instance", false, true},
+	{"rm", cmd_rm, "delete an instance [-f: stop it first]", false, true},
+	{"info", cmd_info, "show an instance", false, true},
+	{"image", cmd_image, "image import FILE | pull REF [--alias NAME] | ls | rm", false, true},
+	{"audit", cmd_audit, "print the audit log; audit verify checks its hash chain", false, true},
 };
 
 int vs_cmd_fail(const vs_err *err)
@@ -56,9 +65,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vessel [global flags] COMMAND [flags] [args]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+		if (!commands[i].client)
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nvesseld client (--socket PATH or VESSEL_SOCKET; `start NAME` and `exec NAME`\n"
+		   "too, when NAME is not a container of the runtime's --root):\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].client)
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nGlobal flags: --root DIR --log FILE --log-format text|json --debug\n"
-		   "              --systemd-cgroup --rootless auto|true|false --version\n");
+		   "              --systemd-cgroup --rootless auto|true|false --socket PATH --version\n");
 }
 
 extern char **environ;
@@ -76,6 +91,7 @@ int main(int argc, char **argv)
 		{"systemd-cgroup", 0, OPT_BOOL, &g.systemd_cgroup},
 		{"rootless", 0, OPT_STR, &g.rootless},
 		{"criu", 0, OPT_STR, &criu},
+		{"socket", 0, OPT_STR, &g.socket},
 		{"version", 'v', OPT_BOOL, &version},
 		{"help", 'h', OPT_BOOL, &help},
 		{0},

@@ -1,5 +1,6 @@
 /* `vessel vm run`: boot a microVM with its serial console on stdin/stdout. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,13 @@
 
 static const char usage_text[] =
 	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	"                     [--memory SIZE] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
+	"                     [--memory SIZE] [--disk PATH[,ro][,bw=RATE][,iops=N]]...\n"
+	"                     [--net tap=NAME[,mac=MAC][,rx_bw=RATE][,tx_bw=RATE]]...\n"
+	"                     [--vsock CID:UDS_PATH] [--balloon MIB[,deflate-on-oom][,stats=SECONDS]]\n"
 	"                     [--console serial|none] [--api-sock PATH]\n"
 	"       vessel vm run --config-file FILE [--api-sock PATH | --no-api]\n"
 	"       vessel vm run --api-sock PATH\n"
+	"       vessel vm run --restore STATE --restore-mem MEM [--paused] [--api-sock PATH]\n"
 	"\n"
 	"Boots the kernel (bzImage or ELF vmlinux) in a KVM microVM. The serial console\n"
 	"is connected to stdin/stdout; Ctrl-C or SIGTERM stops the VM. SIZE takes K, M,\n"
@@ -31,10 +35,22 @@ static const char usage_text[] =
 	"arguments or image, no usable KVM); 3 the guest kernel panicked; 4 the guest\n"
 	"crashed (triple fault); 5 KVM reported an error; 128+N stopped by signal N.\n"
 	"\n"
+	"RATE: bytes per second, with an optional K, M or G suffix (powers of 1024);\n"
+	"bw/iops limit a disk's bytes and requests per second, rx_bw/tx_bw a network\n"
+	"interface (token buckets refilled every 100 ms; changeable through the API).\n"
+	"\n"
 	"--api-sock PATH serves Firecracker's HTTP API on a Unix socket (docs/vm-api.md);\n"
 	"without a boot source on the command line, PUT /actions InstanceStart boots.\n"
 	"--config-file FILE boots from Firecracker's JSON configuration (boot-source,\n"
-	"machine-config, drives, network-interfaces); --no-api serves no API.\n"
+	"machine-config, drives, network-interfaces, vsock, balloon); --no-api serves no API.\n"
+	"--vsock CID:UDS_PATH adds a virtio-vsock device (guest CID >= 3) with\n"
+	"Firecracker's host side: connect to UDS_PATH and send \"CONNECT <port>\\n\" to\n"
+	"reach a guest port; guest connections to host port P go to UDS_PATH_P.\n"
+	"--balloon MIB adds a virtio-balloon with that target (memory the guest gives\n"
+	"back to the host); stats=SECONDS polls the guest's memory statistics.\n"
+	"--restore STATE --restore-mem MEM resumes a snapshot (PUT /snapshot/create):\n"
+	"the machine it describes, guest memory mapped from MEM; --paused leaves it\n"
+	"paused (resume it with PATCH /vm). A bad snapshot is refused (status 1).\n"
 	"\n"
 	"Environment: VESSEL_VM_STATS=1 prints start-up CPU time and memory use to\n"
 	"stderr at exit; VESSEL_ALLOW_PVM=1 tries to boot even on a PVM /dev/kvm;\n"
@@ -84,9 +100,29 @@ static int parse_mac(const char *s, uint8_t mac[6])
 typedef struct vs_vmm_net {
 	const char *tap;
 	uint8_t mac[6];
+	vs_rl_cfg rx, tx;
 } vs_vmm_net;
 
-/* tap=NAME[,mac=MAC]; without a MAC: 52:54:00 + a hash of the tap name. */
+/* RATE per second (K/M/G: 1024-based) as a bucket refilled every 100 ms:
+ * a tenth of a second's worth, so bursts stay short. */
+static int parse_rate(const char *s, vs_tbucket_cfg *b)
+{
+	uint64_t v;
+	char tmp[64];
+	size_t n = strlen(s);
+	if (!n || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (tmp[n - 1] >= '0' && tmp[n - 1] <= '9')
+		strcat(tmp, "B"); /* a bare number is bytes here, not MiB */
+	if (parse_size(tmp, &v) || v == 0 || v / 10 > VS_RL_MAX_TOKENS)
+		return -1;
+	*b = (vs_tbucket_cfg){.size = v / 10 ? v / 10 : 1, .refill_ms = 100};
+	return 0;
+}
+
+/* tap=NAME[,mac=MAC][,rx_bw=RATE][,tx_bw=RATE]; without a MAC: 52:54:00 +
+ * a hash of the tap name. */
 static int parse_net(char *spec, vs_vmm_net *n)
 {
 	bool have_mac = false;
@@ -96,6 +132,10 @@ static int parse_net(char *spec, vs_vmm_net *n)
 			n->tap = kv + 4;
 		else if (!strncmp(kv, "mac=", 4) && parse_mac(kv + 4, n->mac) == 0)
 			have_mac = true;
+		else if (!strncmp(kv, "rx_bw=", 6) && parse_rate(kv + 6, &n->rx.bw) == 0)
+			;
+		else if (!strncmp(kv, "tx_bw=", 6) && parse_rate(kv + 6, &n->tx.bw) == 0)
+			;
 		else
 			return -1;
 	}
@@ -127,16 +167,27 @@ static bool env_on(const char *name)
 	return v && *v && strcmp(v, "0");
 }
 
-/* --disk PATH[,ro|,rw] -> drive "diskN". */
+/* --disk PATH[,ro|,rw][,bw=RATE][,iops=N] -> drive "diskN". Options are
+ * taken from the end, so a path may hold commas. */
 static int parse_disk(char *spec, unsigned idx, vs_vmm_device *d)
 {
-	char *comma = strrchr(spec, ',');
+	char *comma;
 	memset(d, 0, sizeof(*d));
 	d->kind = VS_VMM_DEV_BLOCK;
-	if (comma && !strcmp(comma, ",ro")) {
-		*comma = 0;
-		d->readonly = true;
-	} else if (comma && !strcmp(comma, ",rw")) {
+	while ((comma = strrchr(spec, ','))) {
+		const char *o = comma + 1;
+		if (!strcmp(o, "ro"))
+			d->readonly = true;
+		else if (!strcmp(o, "rw"))
+			d->readonly = false;
+		else if (!strncmp(o, "bw=", 3)) {
+			if (parse_rate(o + 3, &d->rl.bw) < 0)
+				return -1;
+		} else if (!strncmp(o, "iops=", 5)) {
+			if (parse_rate(o + 5, &d->rl.ops) < 0)
+				return -1;
+		} else
+			break;
 		*comma = 0;
 	}
 	if (!*spec || strlen(spec) >= sizeof(d->path))
@@ -146,11 +197,56 @@ static int parse_disk(char *spec, unsigned idx, vs_vmm_device *d)
 	return 0;
 }
 
+/* --vsock CID:UDS_PATH */
+static int parse_vsock(const char *spec, vs_vmm_vsock *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long cid = strtoul(spec, &end, 10);
+	if (errno || end == spec || *end != ':' || !end[1] || cid > UINT32_MAX || strlen(end + 1) >= sizeof(v->uds_path))
+		return -1;
+	memset(v, 0, sizeof(*v));
+	v->guest_cid = (uint32_t)cid;
+	memcpy(v->uds_path, end + 1, strlen(end + 1) + 1);
+	return 0;
+}
+
+/* --balloon MIB[,deflate-on-oom][,stats=SECONDS] */
+static int parse_balloon(const char *spec, vs_vmm_balloon *b)
+{
+	char buf[128], *end;
+	if (strlen(spec) >= sizeof(buf))
+		return -1;
+	memcpy(buf, spec, strlen(spec) + 1);
+	memset(b, 0, sizeof(*b));
+	char *save = NULL, *kv = strtok_r(buf, ",", &save);
+	errno = 0;
+	unsigned long mib = kv ? strtoul(kv, &end, 10) : 0;
+	if (!kv || errno || end == kv || *end || mib > (UINT32_MAX >> 8))
+		return -1;
+	b->amount_mib = (uint32_t)mib;
+	while ((kv = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(kv, "deflate-on-oom")) {
+			b->deflate_on_oom = true;
+		} else if (!strncmp(kv, "stats=", 6)) {
+			unsigned long sec = strtoul(kv + 6, &end, 10);
+			if (end == kv + 6 || *end || sec > 86400)
+				return -1;
+			b->stats_interval_s = (uint32_t)sec;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 typedef struct vm_flags {
-	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console;
-	const char *api_sock, *config_file;
+	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console, *vsock, *balloon;
+	vs_vmm_vsock vs;
+	vs_vmm_balloon bl;
+	const char *api_sock, *config_file, *restore, *restore_mem;
 	long cpus;
-	bool help, no_jail, no_api;
+	bool help, no_jail, no_api, paused;
 	vs_strlist disks, nets;
 	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
 	unsigned n_devs;
@@ -167,6 +263,10 @@ static int configure(vs_vmm *m, const vm_flags *f, uint64_t mem, vs_err *err)
 	for (unsigned d = 0; d < f->n_devs; d++)
 		if (vs_vmm_put_device(m, &f->devs[d], err) < 0)
 			return -1;
+	if (f->vsock && vs_vmm_set_vsock(m, &f->vs, err) < 0)
+		return vs_wrap(err, "--vsock");
+	if (f->balloon && vs_vmm_set_balloon(m, &f->bl, err) < 0)
+		return vs_wrap(err, "--balloon");
 	return 0;
 }
 
@@ -175,26 +275,46 @@ static int parse_devices(vm_flags *f)
 {
 	for (int d = 0; d < f->disks.n; d++) {
 		if (parse_disk((char *)f->disks.items[d], (unsigned)d, &f->devs[f->n_devs]) < 0) {
-			fprintf(stderr, "vessel vm run: --disk needs PATH[,ro]\n");
+			fprintf(stderr, "vessel vm run: --disk needs PATH[,ro][,bw=RATE][,iops=N]\n");
 			return -1;
 		}
 		f->n_devs++;
 	}
 	for (int n = 0; n < f->nets.n; n++) {
-		vs_vmm_net net;
+		vs_vmm_net net = {0};
 		vs_vmm_device *dev = &f->devs[f->n_devs];
 		memset(dev, 0, sizeof(*dev));
 		dev->kind = VS_VMM_DEV_NET;
 		if (parse_net((char *)f->nets.items[n], &net) < 0 || strlen(net.tap) >= sizeof(dev->path)) {
-			fprintf(stderr, "vessel vm run: --net needs tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n");
+			fprintf(stderr, "vessel vm run: --net needs tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,rx_bw=RATE][,tx_bw=RATE]\n");
 			return -1;
 		}
 		snprintf(dev->id, sizeof(dev->id), "net%d", n);
 		memcpy(dev->path, net.tap, strlen(net.tap) + 1);
 		memcpy(dev->mac, net.mac, 6);
+		dev->rl = net.rx;
+		dev->tx_rl = net.tx;
 		f->n_devs++;
 	}
 	return 0;
+}
+
+/* --restore: the files are opened here, the engine maps and reads them. */
+static int restore(vs_vmm *m, const vm_flags *f, vs_err *err)
+{
+	vs_vmm_snap_files sf = {.state_path = f->restore, .mem_path = f->restore_mem};
+	sf.state_fd = open(f->restore, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (sf.state_fd < 0)
+		return vs_fail(err, errno, "open snapshot %s", f->restore);
+	sf.mem_fd = open(f->restore_mem, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (sf.mem_fd < 0) {
+		close(sf.state_fd);
+		return vs_fail(err, errno, "open memory file %s", f->restore_mem);
+	}
+	int r = vs_vmm_restore(m, &sf, !f->paused, false, err);
+	close(sf.state_fd);
+	close(sf.mem_fd);
+	return r;
 }
 
 static int vm_run(vs_global *g, int argc, char **argv)
@@ -211,11 +331,16 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		{"disk", 0, OPT_LIST, &f.disks},
 		{"net", 0, OPT_LIST, &f.nets},
 		{"console", 0, OPT_STR, &f.console},
+		{"vsock", 0, OPT_STR, &f.vsock},
+		{"balloon", 0, OPT_STR, &f.balloon},
 		{"ring3", 0, OPT_STR, &f.ring3},
 		{"no-jail", 0, OPT_BOOL, &f.no_jail},
 		{"api-sock", 0, OPT_STR, &f.api_sock},
 		{"config-file", 0, OPT_STR, &f.config_file},
 		{"no-api", 0, OPT_BOOL, &f.no_api},
+		{"restore", 0, OPT_STR, &f.restore},
+		{"restore-mem", 0, OPT_STR, &f.restore_mem},
+		{"paused", 0, OPT_BOOL, &f.paused},
 		{"help", 'h', OPT_BOOL, &f.help},
 		{0},
 	};
@@ -231,7 +356,13 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		goto out;
 	}
 	bool boot_flags = f.kernel || f.ring3;
-	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock) || (f.kernel && f.ring3)) {
+	if (!f.restore != !f.restore_mem || (f.restore && (boot_flags || f.config_file || f.disks.n || f.nets.n)) ||
+	    (f.paused && !f.restore)) {
+		fprintf(stderr, "vessel vm run: --restore STATE needs --restore-mem MEM and describes the machine itself "
+				"(no --kernel, --ring3, --config-file, --disk or --net with it; --paused only with it)\n");
+		goto out;
+	}
+	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock && !f.restore) || (f.kernel && f.ring3)) {
 		fprintf(stderr, i < argc ? "vessel vm run: unexpected argument '%s'\n"
 					 : "vessel vm run: need --kernel FILE%s (or --config-file or --api-sock)\n",
 			i < argc ? argv[i] : "");
@@ -278,6 +409,14 @@ static int vm_run(vs_global *g, int argc, char **argv)
 	}
 	if (parse_devices(&f) < 0)
 		goto out;
+	if (f.vsock && parse_vsock(f.vsock, &f.vs) < 0) {
+		fprintf(stderr, "vessel vm run: --vsock needs CID:UDS_PATH (UDS_PATH at most %d bytes)\n", VS_VMM_UDS_MAX - 1);
+		goto out;
+	}
+	if (f.balloon && parse_balloon(f.balloon, &f.bl) < 0) {
+		fprintf(stderr, "vessel vm run: --balloon needs MIB[,deflate-on-oom][,stats=SECONDS]\n");
+		goto out;
+	}
 	const char *xs = getenv("VESSEL_VM_XSAVE");
 	vs_vmm_options o = {
 		.console = console,
@@ -302,6 +441,10 @@ static int vm_run(vs_global *g, int argc, char **argv)
 	}
 	/* With an API and nothing to boot yet, InstanceStart starts it. */
 	if ((boot_flags || f.config_file) && vs_vmm_start(m, &err) < 0) {
+		rc = vs_cmd_fail(&err);
+		goto out;
+	}
+	if (f.restore && restore(m, &f, &err) < 0) {
 		rc = vs_cmd_fail(&err);
 		goto out;
 	}

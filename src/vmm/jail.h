@@ -17,7 +17,13 @@
 int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err);
 /* The same list on the calling thread only (and threads it creates later). */
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err);
+/* The VMM (owner) thread's: the same plus what a snapshot takes (the
+ * KVM_GET_* state ioctls, the dirty log, pwrite/ftruncate/fdatasync). */
+int vs_jail_apply_vmm(const int *extra, size_t n_extra, vs_err *err);
 /* The API thread's list, on the calling thread only. */
 int vs_jail_apply_api(vs_err *err);
+/* The virtio-vsock thread's list (AF_UNIX sockets, KVM_IRQ_LINE), on the
+ * calling thread only. */
+int vs_jail_apply_vsock(vs_err *err);
 
 #endif

@@ -1,10 +1,11 @@
 #include "vmm/memory.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err)
+static int init(vs_gmem *m, uint64_t size, int fd, vs_err *err)
 {
 	memset(m, 0, sizeof(*m));
 	if (size == 0 || size % 4096)
@@ -15,23 +16,66 @@ int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err)
 	for (int i = 0; i < 2; i++) {
 		if (parts[i][1] == 0)
 			continue;
+		/* In a memory file the regions follow each other: low RAM, then high. */
+		uint64_t off = i ? low : 0;
 		void *p = mmap(NULL, parts[i][1], PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			       MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, fd < 0 ? 0 : (off_t)off);
 		if (p == MAP_FAILED) {
 			int e = errno;
 			vs_gmem_destroy(m);
 			return vs_fail(err, e, "map %llu bytes of guest memory", (unsigned long long)parts[i][1]);
 		}
-		madvise(p, parts[i][1], MADV_MERGEABLE);
-		m->regions[m->n_regions++] = (vs_gmem_region){.gpa = parts[i][0], .size = parts[i][1], .host = p};
+		if (fd < 0)
+			madvise(p, parts[i][1], MADV_MERGEABLE);
+		m->regions[m->n_regions++] = (vs_gmem_region){
+			.gpa = parts[i][0], .size = parts[i][1], .host = p, .file_off = off};
 	}
 	return 0;
 }
 
+int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err)
+{
+	return init(m, size, -1, err);
+}
+
+int vs_gmem_init_file(vs_gmem *m, uint64_t size, int fd, vs_err *err)
+{
+	return init(m, size, fd, err);
+}
+
+int vs_gmem_track(vs_gmem *m, vs_err *err)
+{
+	for (unsigned i = 0; i < m->n_regions; i++) {
+		vs_gmem_region *r = &m->regions[i];
+		if (r->dirty)
+			continue;
+		r->dirty = calloc((r->size / 4096 + 63) / 64, sizeof(uint64_t));
+		if (!r->dirty)
+			return vs_fail(err, ENOMEM, "allocate the dirty page bitmap");
+	}
+	return 0;
+}
+
+void vs_gmem_mark_dirty(const vs_gmem *m, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < m->n_regions && len; i++) {
+		const vs_gmem_region *r = &m->regions[i];
+		if (!r->dirty || gpa < r->gpa || gpa - r->gpa >= r->size)
+			continue;
+		uint64_t first = (gpa - r->gpa) / 4096;
+		uint64_t end = gpa - r->gpa + len > r->size ? r->size : gpa - r->gpa + len;
+		for (uint64_t p = first; p < (end + 4095) / 4096; p++)
+			atomic_fetch_or(&r->dirty[p / 64], 1ull << (p % 64));
+		return;
+	}
+}
+
 void vs_gmem_destroy(vs_gmem *m)
 {
-	for (unsigned i = 0; i < m->n_regions; i++)
+	for (unsigned i = 0; i < m->n_regions; i++) {
 		munmap(m->regions[i].host, m->regions[i].size);
+		free((void *)m->regions[i].dirty);
+	}
 	m->n_regions = 0;
 }
 

@@ -4,6 +4,7 @@
 #ifndef VS_VMM_MEMORY_H
 #define VS_VMM_MEMORY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,6 +16,10 @@ typedef struct vs_gmem_region {
 	uint64_t gpa;  /* guest-physical start */
 	uint64_t size;
 	uint8_t *host; /* host mapping */
+	uint64_t file_off; /* where the region lies in a memory (snapshot) file */
+	/* Pages the VMM itself wrote (device buffers, used rings), one bit per
+	 * page, for diff snapshots: KVM's dirty log sees only the guest's. */
+	_Atomic uint64_t *dirty;
 } vs_gmem_region;
 
 typedef struct vs_gmem {
@@ -26,7 +31,16 @@ typedef struct vs_gmem {
  * MMIO hole [VS_MMIO_HOLE_START, 4 GiB) unbacked (RAM above it is placed at 4 GiB). */
 #define VS_MMIO_HOLE_START 0xC0000000ULL
 int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err);
+/* The same layout from a memory file (regions one after the other, from
+ * offset 0), mapped MAP_PRIVATE: pages fault in from the file on demand
+ * and the guest's writes never reach it. */
+int vs_gmem_init_file(vs_gmem *m, uint64_t size, int fd, vs_err *err);
 void vs_gmem_destroy(vs_gmem *m);
+
+/* Track the VMM's own writes (vs_gmem_mark_dirty) from now on. */
+int vs_gmem_track(vs_gmem *m, vs_err *err);
+/* Record a VMM write of [gpa, gpa+len) (no-op when not tracked). */
+void vs_gmem_mark_dirty(const vs_gmem *m, uint64_t gpa, uint64_t len);
 
 /* Host pointer for [gpa, gpa+len) if the whole range lies inside one RAM
  * region; NULL otherwise (err filled if non-NULL). len 0 is allowed. */

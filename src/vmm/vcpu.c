@@ -105,6 +105,8 @@ static bool handle_exit(vs_vcpu *v)
 	struct kvm_run *r = v->run;
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO:
+		atomic_fetch_add_explicit(r->io.direction == KVM_EXIT_IO_OUT ? &v->n_io_out : &v->n_io_in, 1,
+					  memory_order_relaxed);
 		handle_io(v);
 		return true;
 	case KVM_EXIT_MMIO:
@@ -112,6 +114,7 @@ static bool handle_exit(vs_vcpu *v)
 			fatal(v, VS_VM_EXIT_KVM, "MMIO access of %u bytes", r->mmio.len);
 			return false;
 		}
+		atomic_fetch_add_explicit(r->mmio.is_write ? &v->n_mmio_write : &v->n_mmio_read, 1, memory_order_relaxed);
 		vs_bus_access(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len, r->mmio.is_write);
 		return true;
 	case KVM_EXIT_INTR:
@@ -149,6 +152,15 @@ void vs_vcpu_loop(vs_vcpu *v)
 {
 	bool first = true;
 	while (atomic_load(&v->vm->stop) == VS_STOP_NONE) {
+		if (atomic_load(&v->vm->pause_req)) {
+			/* KVM finishes an I/O exit (the IN's value into rax, the
+			 * string I/O's rsi/rcx) only at the next KVM_RUN: enter once
+			 * with immediate_exit, so a parked vCPU's state is whole
+			 * (a snapshot reads it). */
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			(void)ioctl(v->fd, KVM_RUN, 0);
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		}
 		vs_vm_pause_point(v->vm);
 		if (atomic_load(&v->vm->stop) != VS_STOP_NONE)
 			return;

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "vmm/vm.h"
@@ -17,6 +18,8 @@ typedef struct vs_vcpu {
 	pthread_t thread;
 	bool thread_started;
 	void *opaque; /* the owner's, for its thread function */
+	/* Exits handled, for metrics (read by other threads). */
+	_Atomic uint64_t n_io_in, n_io_out, n_mmio_read, n_mmio_write;
 	/* Process CPU time (ns) when this vCPU first entered KVM_RUN. */
 	uint64_t first_run_cpu_ns;
 } vs_vcpu;

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "vmm/bus.h"
 #include "vmm/memory.h"
+#include "vmm/snapfile.h"
 
 /* Why the VM stopped; the first reason recorded wins. */
 typedef enum {
@@ -37,6 +38,7 @@ typedef struct vs_vm {
 	char stop_msg[256];/* VS_STOP_ERROR description */
 	int stop_efd;      /* eventfd written once when stop is first set */
 	bool xsave_ok;     /* expose XSAVE/AVX to guests (vs_cpuid_xsave_usable) */
+	bool track_dirty;  /* KVM logs dirty pages (diff snapshots) */
 	/* Pause: vCPUs park in vs_vm_pause_point while pause_req is set. */
 	pthread_mutex_t park_mu;
 	pthread_cond_t park_cv;
@@ -61,6 +63,16 @@ int vs_kvm_check_cap(int kvm_fd, int cap);
 /* Create the VM with `mem_size` bytes of RAM, irqchip and PIT. xsave_ok
  * is left false: the caller decides (vs_cpuid_xsave_usable). */
 int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err);
+/* The same with guest memory mapped from a snapshot's memory file. */
+int vs_vm_create_from(vs_vm *vm, uint64_t mem_size, int mem_fd, vs_err *err);
+
+/* vm_snap.c: irqchip, PIT and clock into a snapshot and back (restore
+ * before the vCPUs run); dirty page logging on every memory slot, and one
+ * slot's log (read and cleared), a bit per page. */
+int vs_vm_save(vs_vm *vm, vs_snapw *w, vs_err *err);
+int vs_vm_restore(vs_vm *vm, const vs_snap *s, vs_err *err);
+int vs_vm_track_dirty(vs_vm *vm, vs_err *err);
+int vs_vm_dirty_log(vs_vm *vm, unsigned slot, uint64_t *bitmap, vs_err *err);
 void vs_vm_destroy(vs_vm *vm);
 
 /* vs_irq callback: KVM_IRQ_LINE on `gsi`. */

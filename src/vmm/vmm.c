@@ -176,6 +176,16 @@ int vs_vmm_set_machine(vs_vmm *m, unsigned cpus, uint64_t mem_size, vs_err *err)
 	return r;
 }
 
+int vs_vmm_set_track_dirty(vs_vmm *m, bool on, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	int r = preboot(m, "dirty page tracking", err);
+	if (r == 0)
+		m->spec.track_dirty = on;
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
 static int put_device_locked(vs_vmm *m, const vs_vmm_device *d, vs_err *err)
 {
 	const char *what = d->kind == VS_VMM_DEV_BLOCK ? "drive" : "network interface";
@@ -186,6 +196,8 @@ static int put_device_locked(vs_vmm *m, const vs_vmm_device *d, vs_err *err)
 	if (!d->path[0] || !memchr(d->path, 0, sizeof(d->path)))
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: no %s", what, d->id,
 			       d->kind == VS_VMM_DEV_BLOCK ? "path on the host" : "host device name");
+	if (vs_vmm_check_rl(what, d->id, &d->rl, err) < 0 || vs_vmm_check_rl(what, d->id, &d->tx_rl, err) < 0)
+		return -1;
 	if (d->kind == VS_VMM_DEV_NET && strlen(d->path) >= 16)
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s %s: tap name %s is longer than 15 characters", what, d->id,
 			       d->path);
@@ -250,7 +262,7 @@ void vs_vmm_describe(vs_vmm *m, vs_vmm_spec *out)
 	pthread_mutex_unlock(&m->mu);
 }
 
-static void open_gate(vs_vmm *m)
+void vs_vmm_open_gate(vs_vmm *m)
 {
 	pthread_mutex_lock(&m->gate_mu);
 	m->gate_open = true;
@@ -296,13 +308,13 @@ static void join_vcpus(vs_vmm *m)
 }
 
 /* Undo a (partial) build: nothing of the machine is left. */
-static void teardown(vs_vmm *m)
+void vs_vmm_teardown(vs_vmm *m)
 {
 	if (!m->built)
 		return;
 	if (m->started) {
 		vs_vm_request_stop(&m->vm, VS_STOP_ERROR, VS_VM_EXIT_VMM, "VM torn down");
-		open_gate(m);
+		vs_vmm_open_gate(m);
 		join_vcpus(m);
 	}
 	vs_console_restore(&m->console);
@@ -310,12 +322,19 @@ static void teardown(vs_vmm *m)
 		vs_vcpu_destroy(&m->vcpus[i]);
 	if (m->virtio_added)
 		vs_virtio_destroy_all(&m->vm.mmio);
+	m->balloon = NULL;
+	/* Once jailed the process can unlink nothing: the socket stays, as
+	 * Firecracker's does. */
+	if (m->vsock_bound && !m->jailed)
+		unlink(m->spec.vsock.uds_path);
+	m->vsock_bound = false;
 	vs_vm_destroy(&m->vm);
 	m->built = m->virtio_added = m->gate_open = false;
+	memset(m->devh, 0, sizeof(m->devh));
 	m->made = 0;
 }
 
-static int start_threads(vs_vmm *m, vs_err *err)
+int vs_vmm_start_threads(vs_vmm *m, vs_err *err)
 {
 	m->gate_open = m->jail_failed = false;
 	m->ready = 0;
@@ -347,7 +366,7 @@ static int start_threads(vs_vmm *m, vs_err *err)
 		return vs_wrap(err, "vCPU thread");
 	/* Then this thread (the VMM's main loop) jails itself. */
 	if (m->jail_on) {
-		if (vs_jail_apply_self(m->jail_extra, m->n_jail_extra, err) < 0)
+		if (vs_jail_apply_vmm(m->jail_extra, m->n_jail_extra, err) < 0)
 			return -1;
 		m->jailed = true;
 	}
@@ -383,7 +402,9 @@ static int start_locked(vs_vmm *m, vs_err *err)
 	}
 	m->built = true;
 	m->vm.xsave_ok = m->opts.xsave < 0 ? vs_cpuid_xsave_usable() : m->opts.xsave > 0;
-	int r = vs_vmm_add_devices(m, err);
+	int r = s->track_dirty ? vs_vm_track_dirty(&m->vm, err) : 0;
+	if (r == 0)
+		r = vs_vmm_add_devices(m, err);
 	if (r == 0)
 		r = vs_vmm_load_guest(m, &files, &boot, err);
 	vs_vmm_unmap_files(&files);
@@ -392,40 +413,101 @@ static int start_locked(vs_vmm *m, vs_err *err)
 	if (r == 0)
 		r = vs_cpu_set_boot_regs(m->vcpus[0].fd, boot.mode, &boot.entry, err);
 	if (r == 0)
-		r = start_threads(m, err);
+		r = vs_vmm_start_threads(m, err);
 	if (r < 0) {
-		teardown(m);
+		vs_vmm_teardown(m);
 		return -1;
 	}
 	if (m->opts.console)
 		vs_console_raw(&m->console);
 	m->state = VS_VMM_RUNNING;
-	open_gate(m);
+	vs_vmm_open_gate(m);
 	return 0;
+}
+
+/* Run fn on the owner thread (which may build a VM: this thread's jail,
+ * if any, could not), under mu; from another thread, hand it over and wait
+ * for the outcome. Called with mu held. */
+static int on_owner(vs_vmm *m, int (*fn)(vs_vmm *, void *, vs_err *), void *arg, const char *what, vs_err *err)
+{
+	if (pthread_equal(pthread_self(), m->owner))
+		return fn(m, arg, err);
+	if (m->req_fn)
+		return vs_fail(err, EBUSY, "%s: another request is in progress", what);
+	m->req_fn = fn;
+	m->req_arg = arg;
+	m->req_done = false;
+	wake(m);
+	while (!m->req_done)
+		pthread_cond_wait(&m->start_cv, &m->mu);
+	int r = m->req_rc;
+	if (r < 0 && err)
+		*err = m->req_err;
+	m->req_fn = NULL;
+	return r;
+}
+
+/* On the owner, mu held: do a handed-over call, or refuse it (`why`). */
+static void serve_request(vs_vmm *m, const char *why)
+{
+	if (!m->req_fn || m->req_done)
+		return;
+	if (why)
+		m->req_rc = vs_fail(&m->req_err, ECANCELED, "%s", why);
+	else
+		m->req_rc = m->req_fn(m, m->req_arg, &m->req_err);
+	m->req_done = true;
+	pthread_cond_broadcast(&m->start_cv);
+}
+
+static int start_fn(vs_vmm *m, void *arg, vs_err *err)
+{
+	(void)arg;
+	return start_locked(m, err);
 }
 
 int vs_vmm_start(vs_vmm *m, vs_err *err)
 {
 	pthread_mutex_lock(&m->mu);
 	int r;
-	if (pthread_equal(pthread_self(), m->owner)) {
-		r = start_locked(m, err);
-	} else if (m->state != VS_VMM_NOT_STARTED || m->start_req) {
+	if (m->state != VS_VMM_NOT_STARTED || (m->req_fn && !pthread_equal(pthread_self(), m->owner)))
 		r = vs_fail(err, VS_EINVAL_CONFIG, "start the VM: it has already %s",
 			    m->state == VS_VMM_NOT_STARTED ? "been asked to start" : "started");
-	} else {
-		/* The owner builds the VM (this thread's jail, if any, could
-		 * not): hand it over and wait for the outcome. */
-		m->start_req = true;
-		m->start_done = false;
+	else
+		r = on_owner(m, start_fn, NULL, "start the VM", err);
+	pthread_mutex_unlock(&m->mu);
+	if (r == 0)
 		wake(m);
-		while (!m->start_done)
-			pthread_cond_wait(&m->start_cv, &m->mu);
-		r = m->start_rc;
-		if (r < 0 && err)
-			*err = m->start_err;
-		m->start_req = false;
-	}
+	return r;
+}
+
+int vs_vmm_snapshot(vs_vmm *m, const vs_vmm_snap_files *f, vs_vmm_snap_type type, vs_err *err)
+{
+	snap_req q = {.f = f, .type = type};
+	pthread_mutex_lock(&m->mu);
+	int r;
+	if (m->state != VS_VMM_PAUSED)
+		r = vs_fail(err, VS_EINVAL_CONFIG, "create a snapshot: the VM must be paused (it is %s)",
+			    m->state == VS_VMM_RUNNING ? "running" : m->state == VS_VMM_NOT_STARTED ? "not started" : "stopped");
+	else
+		r = on_owner(m, vs_vmm_snapshot_locked, &q, "create a snapshot", err);
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+int vs_vmm_restore(vs_vmm *m, const vs_vmm_snap_files *f, bool resume, bool track_dirty, vs_err *err)
+{
+	snap_req q = {.f = f, .resume = resume, .track_dirty = track_dirty};
+	pthread_mutex_lock(&m->mu);
+	int r;
+	if (m->state != VS_VMM_NOT_STARTED)
+		r = vs_fail(err, VS_EINVAL_CONFIG, "load a snapshot: not possible after the VM has started");
+	else if (m->have_boot || m->spec.n_devs)
+		r = vs_fail(err, VS_EINVAL_CONFIG, "load a snapshot: not possible after configuring boot-specific resources");
+	else if (atomic_load(&m->stop_pending))
+		r = vs_fail(err, ECANCELED, "load a snapshot: the VMM is stopping");
+	else
+		r = on_owner(m, vs_vmm_restore_locked, &q, "load a snapshot", err);
 	pthread_mutex_unlock(&m->mu);
 	if (r == 0)
 		wake(m);
@@ -451,6 +533,7 @@ int vs_vmm_pause(vs_vmm *m, vs_err *err)
 	int r = running_or_paused(m, "pause the VM", err);
 	if (r == 0 && m->state == VS_VMM_RUNNING) {
 		vs_vm_pause(&m->vm, m->ncpus, kick_one, m);
+		vs_virtio_freeze_all(&m->vm.mmio, true);
 		m->state = VS_VMM_PAUSED;
 	}
 	pthread_mutex_unlock(&m->mu);
@@ -462,6 +545,7 @@ int vs_vmm_resume(vs_vmm *m, vs_err *err)
 	pthread_mutex_lock(&m->mu);
 	int r = running_or_paused(m, "resume the VM", err);
 	if (r == 0 && m->state == VS_VMM_PAUSED) {
+		vs_virtio_freeze_all(&m->vm.mmio, false);
 		vs_vm_resume(&m->vm);
 		m->state = VS_VMM_RUNNING;
 	}
@@ -502,14 +586,25 @@ static void main_loop(vs_vmm *m)
 	while (atomic_load(&m->vm.stop) == VS_STOP_NONE) {
 		if (have > at)
 			at += vs_serial_input(&m->serial, buf + at, have - at);
-		struct pollfd p[3] = {{m->vm.stop_efd, POLLIN, 0}, {m->sigfd, POLLIN, 0}, {-1, POLLIN, 0}};
+		struct pollfd p[4] = {{m->vm.stop_efd, POLLIN, 0}, {m->sigfd, POLLIN, 0}, {-1, POLLIN, 0},
+				      {m->wake_efd, POLLIN, 0}};
 		if (in_open && have == at)
 			p[2].fd = m->opts.in_fd;
 		/* Retry pending input (guest drains the FIFO) and watch the
 		 * panic grace period without a timer fd. */
 		int timeout = (have > at || atomic_load(&m->console.panicked)) ? 50 : -1;
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			break;
+		if (p[3].revents & POLLIN) {
+			/* A call handed over by another thread (a snapshot). */
+			uint64_t v;
+			if (read(m->wake_efd, &v, sizeof(v)) < 0) {
+				/* Spurious: nothing to serve then. */
+			}
+			pthread_mutex_lock(&m->mu);
+			serve_request(m, NULL);
+			pthread_mutex_unlock(&m->mu);
+		}
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(m->sigfd, &si, sizeof(si)) == sizeof(si))
@@ -559,14 +654,7 @@ static int wait_for_start(vs_vmm *m, vs_vmm_result *res)
 	for (;;) {
 		pthread_mutex_lock(&m->mu);
 		int pending = atomic_load(&m->stop_pending);
-		if (m->start_req && !m->start_done) {
-			if (pending)
-				m->start_rc = vs_fail(&m->start_err, ECANCELED, "start the VM: the VMM is stopping");
-			else
-				m->start_rc = start_locked(m, &m->start_err);
-			m->start_done = true;
-			pthread_cond_broadcast(&m->start_cv);
-		}
+		serve_request(m, pending ? "the VMM is stopping" : NULL);
 		vs_vmm_state st = m->state;
 		if (st == VS_VMM_NOT_STARTED && pending) {
 			res->status = pending - 1;
@@ -602,6 +690,7 @@ int vs_vmm_wait(vs_vmm *m, vs_vmm_result *res, vs_err *err)
 	 * Under mu: a pause or key press from the API must not meet threads
 	 * being joined (vCPU threads never take mu). */
 	pthread_mutex_lock(&m->mu);
+	serve_request(m, "the VM stopped");
 	join_vcpus(m);
 	m->state = VS_VMM_STOPPED;
 	pthread_mutex_unlock(&m->mu);
@@ -616,7 +705,7 @@ void vs_vmm_destroy(vs_vmm *m)
 {
 	if (!m)
 		return;
-	teardown(m);
+	vs_vmm_teardown(m);
 	if (m->sigfd >= 0)
 		close(m->sigfd);
 	if (m->wake_efd >= 0)

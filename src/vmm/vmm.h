@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "vmm/devstats.h"
+#include "vmm/ratelimit.h"
 
 /* Exit statuses of `vessel vm run` (also vs_vmm_result.status). */
 enum {
@@ -55,7 +57,48 @@ typedef struct vs_vmm_device {
 	char path[VS_VMM_PATH_MAX]; /* block: image file; net: tap device name */
 	bool readonly, root;        /* block */
 	uint8_t mac[6];             /* net */
+	vs_rl_cfg rl;               /* block: the drive's limiter; net: rx */
+	vs_rl_cfg tx_rl;            /* net: tx */
 } vs_vmm_device;
+
+/* The socket device (Firecracker's vsock: host side on Unix sockets). */
+#define VS_VMM_UDS_MAX 96 /* uds_path, with the NUL; "_<port>" must still fit a sun_path */
+typedef struct vs_vmm_vsock {
+	bool on;
+	uint32_t guest_cid;        /* >= 3 */
+	char uds_path[VS_VMM_UDS_MAX];
+	char id[VS_VMM_ID_MAX];    /* Firecracker's deprecated vsock_id, kept for GET */
+} vs_vmm_vsock;
+
+/* The memory balloon. */
+typedef struct vs_vmm_balloon {
+	bool on;
+	uint32_t amount_mib;       /* target: memory the guest gives back */
+	bool deflate_on_oom;
+	uint32_t stats_interval_s; /* 0: no statistics */
+} vs_vmm_balloon;
+
+/* What the balloon reports (vs_vmm_balloon_get). */
+enum { VS_BSTAT_SWAP_IN, VS_BSTAT_SWAP_OUT, VS_BSTAT_MAJFLT, VS_BSTAT_MINFLT, VS_BSTAT_MEMFREE,
+       VS_BSTAT_MEMTOT, VS_BSTAT_AVAIL, VS_BSTAT_CACHES, VS_BSTAT_HTLB_PGALLOC, VS_BSTAT_HTLB_PGFAIL,
+       VS_BSTAT_N };
+typedef struct vs_vmm_balloon_stats {
+	vs_vmm_balloon cfg;        /* amount_mib = the current target */
+	uint32_t target_pages, actual_pages; /* 4 KiB pages */
+	uint64_t stats[VS_BSTAT_N];
+	uint16_t have;             /* bit i: the guest reported stats[i] */
+} vs_vmm_balloon_stats;
+/* Counters of the running machine, for metrics (the front end formats). */
+typedef struct vs_vmm_metrics {
+	unsigned n_devs; /* as spec.devs */
+	struct {
+		vs_vmm_dev_kind kind;
+		char id[VS_VMM_ID_MAX];
+		vs_dev_stats st;
+	} devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	/* Summed over the vCPUs. */
+	uint64_t exit_io_in, exit_io_out, exit_mmio_read, exit_mmio_write;
+} vs_vmm_metrics;
 
 /* What the VM is made of (a copy, from vs_vmm_describe). */
 typedef struct vs_vmm_spec {
@@ -63,10 +106,13 @@ typedef struct vs_vmm_spec {
 	char initrd[VS_VMM_PATH_MAX]; /* "" = none */
 	char cmdline[VS_VMM_CMDLINE_MAX];
 	bool ring3;                   /* kernel is a flat ring-3 test guest */
+	bool track_dirty;             /* log dirty pages, for diff snapshots */
 	unsigned cpus;
 	uint64_t mem_size;
 	vs_vmm_device devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
 	unsigned n_devs;
+	vs_vmm_vsock vsock;
+	vs_vmm_balloon balloon;
 } vs_vmm_spec;
 
 /* How the engine runs (fixed for the handle's life). */
@@ -105,6 +151,27 @@ int vs_vmm_set_machine(vs_vmm *m, unsigned cpus, uint64_t mem_size, vs_err *err)
 /* Add a device, or replace the one of the same kind with the same id. */
 int vs_vmm_put_device(vs_vmm *m, const vs_vmm_device *dev, vs_err *err);
 
+/* Pre-boot: the socket device (replaced if set again); the balloon. */
+int vs_vmm_set_vsock(vs_vmm *m, const vs_vmm_vsock *v, vs_err *err);
+int vs_vmm_set_balloon(vs_vmm *m, const vs_vmm_balloon *b, vs_err *err);
+/* Before or after boot: a new balloon target (the guest is told at once). */
+int vs_vmm_balloon_target(vs_vmm *m, uint32_t amount_mib, vs_err *err);
+/* After boot: the statistics period; it cannot turn statistics on or off
+ * (the device offered the statistics queue or not at boot). */
+int vs_vmm_balloon_interval(vs_vmm *m, uint32_t seconds, vs_err *err);
+/* The balloon's configuration and, once running, what the guest reported. */
+int vs_vmm_balloon_get(vs_vmm *m, vs_vmm_balloon_stats *out, vs_err *err);
+/* Live (running or paused), as Firecracker's PATCH: the device of this
+ * kind and id gets a new backing file (block; NULL: keep) and/or rate
+ * limiters (NULL: keep; net: rl = rx, tx_rl = tx). Files are opened by
+ * the calling thread. */
+int vs_vmm_update_device(vs_vmm *m, vs_vmm_dev_kind kind, const char *id, const char *path,
+			 const vs_rl_update *rl, const vs_rl_update *tx_rl, vs_err *err);
+/* The counters so far (all zero before start). */
+void vs_vmm_metrics_of(vs_vmm *m, vs_vmm_metrics *out);
+/* Dirty page tracking (the base of diff snapshots), pre-boot. */
+int vs_vmm_set_track_dirty(vs_vmm *m, bool on, vs_err *err);
+
 /* Check the request and its files (before /dev/kvm), then the host's KVM,
  * build the VM and start its vCPUs. On failure nothing is left running
  * and the configuration can be fixed and started again. */
@@ -117,6 +184,28 @@ int vs_vmm_resume(vs_vmm *m, vs_err *err);
 int vs_vmm_ctrl_alt_del(vs_vmm *m, vs_err *err);
 /* End the run (from any thread): vs_vmm_wait returns `status`. */
 void vs_vmm_stop(vs_vmm *m, int status, const char *why);
+
+/* Snapshots. The caller opens the files (the engine may be jailed and
+ * open nothing): writable for a snapshot, readable for a restore; the
+ * engine truncates, once it knows the memory file is not the one the VM's
+ * memory is mapped from. The paths only name the files in messages. */
+typedef enum { VS_VMM_SNAP_FULL, VS_VMM_SNAP_DIFF } vs_vmm_snap_type;
+typedef struct vs_vmm_snap_files {
+	int state_fd, mem_fd;
+	const char *state_path, *mem_path;
+} vs_vmm_snap_files;
+/* The VM must be paused (and stays so). Full: the state and all of guest
+ * memory; Diff: the state and only the pages written since the last
+ * snapshot (or the restore), at their offsets in the memory file, which is
+ * either new (then sparse: merge it onto the base) or the base itself
+ * (then updated in place). Diff needs dirty tracking and a base. */
+int vs_vmm_snapshot(vs_vmm *m, const vs_vmm_snap_files *f, vs_vmm_snap_type type, vs_err *err);
+/* Instead of start, on a handle with nothing configured: the machine the
+ * snapshot describes, its memory mapped from the memory file (MAP_PRIVATE:
+ * pages come in on demand, the file is never written), every state put
+ * back; then running, or paused. A bad snapshot is refused before any of
+ * the machine exists; nothing is left of a failed restore. */
+int vs_vmm_restore(vs_vmm *m, const vs_vmm_snap_files *f, bool resume, bool track_dirty, vs_err *err);
 
 vs_vmm_state vs_vmm_state_of(vs_vmm *m);
 /* The seccomp jail is on (the VM started without no_jail): the process may

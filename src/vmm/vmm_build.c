@@ -20,23 +20,41 @@ static void on_pvpanic(void *opaque)
 	atomic_store(&((vs_console *)opaque)->panicked, 1);
 }
 
-/* The virtio slots in order: block devices, network devices, entropy. */
-typedef struct slot {
-	const vs_vmm_device *dev; /* NULL: the entropy device */
-} slot;
-
-static unsigned plan_slots(const vs_vmm_spec *s, slot *out)
+/* The block and network devices in their virtio slot order (also the
+ * order a snapshot records them in). */
+unsigned vs_vmm_slot_order(const vs_vmm_spec *s, const vs_vmm_device **out)
 {
 	unsigned n = 0;
 	/* The root drive first: it is /dev/vda, as with Firecracker. */
 	for (unsigned i = 0; i < s->n_devs; i++)
 		if (s->devs[i].kind == VS_VMM_DEV_BLOCK && s->devs[i].root)
-			out[n++] = (slot){&s->devs[i]};
+			out[n++] = &s->devs[i];
 	for (int kind = VS_VMM_DEV_BLOCK; kind <= VS_VMM_DEV_NET; kind++)
 		for (unsigned i = 0; i < s->n_devs; i++)
 			if ((int)s->devs[i].kind == kind && !(kind == VS_VMM_DEV_BLOCK && s->devs[i].root))
-				out[n++] = (slot){&s->devs[i]};
-	out[n++] = (slot){NULL};
+				out[n++] = &s->devs[i];
+	return n;
+}
+
+/* Every virtio slot in order: the devices above, entropy, then the socket
+ * device and the balloon if configured. */
+typedef enum { SLOT_DEV, SLOT_RNG, SLOT_VSOCK, SLOT_BALLOON } slot_kind;
+typedef struct slot {
+	slot_kind kind;
+	const vs_vmm_device *dev; /* SLOT_DEV */
+} slot;
+
+static unsigned plan_slots(const vs_vmm_spec *s, slot *out)
+{
+	const vs_vmm_device *devs[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	unsigned n = vs_vmm_slot_order(s, devs);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (slot){SLOT_DEV, devs[i]};
+	out[n++] = (slot){SLOT_RNG, NULL};
+	if (s->vsock.on)
+		out[n++] = (slot){SLOT_VSOCK, NULL};
+	if (s->balloon.on)
+		out[n++] = (slot){SLOT_BALLOON, NULL};
 	return n;
 }
 
@@ -56,7 +74,10 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 		return -1;
 	}
 	m->acpi.pvpanic = !s->ring3;
-	slot slots[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS + 1];
+	if ((uint64_t)s->balloon.amount_mib << 20 > s->mem_size)
+		return vs_fail(err, VS_EINVAL_CONFIG, "balloon: amount_mib %u is more than the guest's %llu MiB",
+			       s->balloon.amount_mib, (unsigned long long)(s->mem_size >> 20));
+	slot slots[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS + 3];
 	unsigned n = plan_slots(s, slots);
 	if (n > VS_ACPI_MAX_DEVS || VS_VIRTIO_GSI_BASE + n - 1 > VS_VIRTIO_GSI_MAX)
 		return vs_fail(err, EINVAL, "%u virtio devices: at most %u supported", n,
@@ -71,13 +92,23 @@ int vs_vmm_add_devices(vs_vmm *m, vs_err *err)
 			.jail = !m->opts.no_jail,
 		};
 		const vs_vmm_device *d = slots[i].dev;
+		vs_virtio_dev **h = d ? &m->devh[d - s->devs] : NULL;
 		int r;
-		if (!d)
+		if (slots[i].kind == SLOT_RNG) {
 			r = vs_virtio_rng_add(&env, err);
-		else if (d->kind == VS_VMM_DEV_BLOCK)
-			r = vs_virtio_blk_add(&env, d->path, d->readonly, err);
+		} else if (slots[i].kind == SLOT_VSOCK) {
+			r = vs_virtio_vsock_add(&env, s->vsock.guest_cid, s->vsock.uds_path, err);
+			m->vsock_bound = r == 0;
+		} else if (slots[i].kind == SLOT_BALLOON) {
+			vs_balloon_config bc = {.target_pages = s->balloon.amount_mib * 256u,
+						.deflate_on_oom = s->balloon.deflate_on_oom,
+						.stats_interval_s = s->balloon.stats_interval_s};
+			m->balloon = vs_virtio_balloon_add(&env, &bc, err);
+			r = m->balloon ? 0 : -1;
+		} else if (d->kind == VS_VMM_DEV_BLOCK)
+			r = vs_virtio_blk_add(&env, d->path, d->readonly, &d->rl, h, err);
 		else
-			r = vs_virtio_net_add(&env, d->path, d->mac, err);
+			r = vs_virtio_net_add(&env, d->path, d->mac, &d->rl, &d->tx_rl, h, err);
 		if (r < 0)
 			return -1;
 		m->acpi.virtio_base[i] = env.mmio_base;

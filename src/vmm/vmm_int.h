@@ -27,10 +27,14 @@ struct vs_vmm {
 	pthread_mutex_t mu;      /* state, spec, and every transition */
 	pthread_t owner;         /* the thread that made the handle: builds the VM and runs vs_vmm_wait */
 	/* vs_vmm_start from another thread (the API) is done by the owner. */
+	/* A call handed to the owner (start, restore, snapshot): it runs
+	 * req_fn under mu and sets req_done. */
 	pthread_cond_t start_cv;
-	bool start_req, start_done;
-	int start_rc;
-	vs_err start_err;
+	int (*req_fn)(vs_vmm *m, void *arg, vs_err *err);
+	void *req_arg;
+	bool req_done;
+	int req_rc;
+	vs_err req_err;
 	vs_vmm_state state;
 	vs_vmm_spec spec;
 	bool have_boot;
@@ -54,6 +58,9 @@ struct vs_vmm {
 	vs_console console;
 	vs_acpi_config acpi;
 	bool virtio_added;
+	bool vsock_bound;        /* our uds_path socket exists: remove it unless jailed */
+	struct vs_balloon *balloon; /* the device, while built */
+	struct vs_vmmio *devh[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS]; /* running device of spec.devs[i] */
 	pthread_mutex_t gate_mu; /* vCPU threads wait until the jail is on */
 	pthread_cond_t gate_cv;
 	bool gate_open;
@@ -64,7 +71,15 @@ struct vs_vmm {
 	int jail_extra[128];     /* the devices' and the front end's extra syscalls */
 	size_t n_jail_extra;
 	char cmdline[512];
+	/* Snapshots: a base exists (a snapshot was taken or restored), so a
+	 * diff means something; the memory file this VM's RAM is mapped from. */
+	bool snap_base;
+	bool mem_from_file;
+	uint64_t mem_dev, mem_ino;
 };
+
+/* vmm_live.c: a rate limiter's values are within what the buckets take. */
+int vs_vmm_check_rl(const char *what, const char *id, const vs_rl_cfg *c, vs_err *err);
 
 /* vmm_build.c */
 int vs_vmm_map_files(const vs_vmm_spec *s, vs_guest_files *f, vs_err *err);
@@ -74,5 +89,22 @@ int vs_vmm_check_kvm(const vs_vmm_spec *s, bool allow_pvm, vs_err *err);
 int vs_vmm_add_devices(vs_vmm *m, vs_err *err);
 int vs_vmm_load_guest(vs_vmm *m, const vs_guest_files *f, vs_boot_result *boot, vs_err *err);
 void vs_vmm_measure(vs_vmm *m, vs_vmm_result *res);
+/* The devices in virtio slot order (the entropy device, last, not included). */
+unsigned vs_vmm_slot_order(const vs_vmm_spec *s, const vs_vmm_device **out);
+
+/* vmm.c, for vmm_snapshot.c: the VM's threads after a restore, the
+ * teardown of a failed one, console set-up. */
+int vs_vmm_start_threads(vs_vmm *m, vs_err *err);
+void vs_vmm_teardown(vs_vmm *m);
+void vs_vmm_open_gate(vs_vmm *m);
+
+/* vmm_snapshot.c and vmm_restore.c, on the owner thread under mu, with a snap_req. */
+typedef struct snap_req {
+	const vs_vmm_snap_files *f;
+	vs_vmm_snap_type type;
+	bool resume, track_dirty;
+} snap_req;
+int vs_vmm_snapshot_locked(vs_vmm *m, void *req, vs_err *err);
+int vs_vmm_restore_locked(vs_vmm *m, void *req, vs_err *err);
 
 #endif

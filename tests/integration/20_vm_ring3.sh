@@ -4,8 +4,10 @@
 # verdicts against what this script sees in /dev, /sys/module, /proc/cpuinfo,
 # mountinfo and the kernel log), `vm run` explains this host's KVM the same
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
-# (vm/ring3.sh), the virtio devices (vm/virtio.sh) and Firecracker's API
-# (vm/api.sh): they need a usable
+# (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
+# (vm/api.sh), snapshots (vm/snapshot.sh) and, with a Linux guest, vsock and
+# the balloon (vm/devices.sh) and a guest booted through the API with rate
+# limits, logger and metrics (vm/ratelimit.sh): they need a usable
 # /dev/kvm and run directly where there is one (hardware, or PVM, which runs
 # ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
 # real /dev/kvm on emulated SVM), booted once for all of them, where
@@ -118,14 +120,26 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/ring3.sh"
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
+  bash "$ROOT/tests/integration/vm/snapshot.sh"
+  bash "$ROOT/tests/integration/vm/devices.sh"
+  bash "$ROOT/tests/integration/vm/ratelimit.sh"
   exit 0
 fi
 
 if ! bash "$ROOT/tests/guests/build.sh" "$GUESTS" >"$TMP/build.log" 2>&1; then
   cat "$TMP/build.log"; not_ok "build ring-3 test guests"; exit 0
 fi
+# The Linux guest of vm/devices.sh (built out here: the nested host's view is read-only).
+if ! GUEST_INITRD=$("$ROOT/tests/vmhost/mkinitramfs-guest" 2>"$TMP/initrd.log"); then
+  sed 's/^/# /' "$TMP/initrd.log"; GUEST_INITRD=
+  not_ok "build the Linux guest's initramfs (tests/vmhost/mkinitramfs-guest)"
+fi
+export GUEST_INITRD
 check_tells_truth "this host"
 vm_run_tells_truth "this host"
+# The Linux guest of vm/snapshot.sh (built out here: the nested host sees the repository read-only).
+GUEST_INITRD=$("$ROOT/tests/vmhost/mkinitramfs-guest" 2>"$TMP/initrd.log") || GUEST_INITRD=
+export GUEST_INITRD
 
 # Bad input gets a clear error naming it, never a KVM message: the request
 # and its files are checked before /dev/kvm (so all of this runs anywhere).
@@ -150,12 +164,26 @@ refused "--memory $big: more than this host's RAM" 2 "--memory $big: ${big%T} Ti
 refused "--memory with a unit it does not know" 2 "--memory 12Q: not a size" --ring3 "$GUESTS/hello.bin" --memory 12Q
 refused "--memory past 64 bits" 2 "--memory 99999999999999999999: too large" --ring3 "$GUESTS/hello.bin" --memory 99999999999999999999
 refused "--cpus 0 is refused" 2 "--cpus 0: must be 1..32" --kernel "$TMP/fake.bz" --cpus 0
+refused "--vsock without a socket path says what it needs" 2 "--vsock needs CID:UDS_PATH" --ring3 "$GUESTS/hello.bin" --vsock 3
+refused "--vsock with a reserved CID is refused" 1 "--vsock: vsock: guest_cid 2: must be 3.." --ring3 "$GUESTS/hello.bin" --vsock "2:$TMP/v.sock"
+refused "--balloon larger than the guest is refused" 1 "--balloon: balloon: amount_mib 300 is more than the guest's 256 MiB" \
+  --ring3 "$GUESTS/hello.bin" --balloon 300
+refused "--balloon with an unknown option says what it takes" 2 "--balloon needs MIB[,deflate-on-oom][,stats=SECONDS]" \
+  --ring3 "$GUESTS/hello.bin" --balloon 30,bogus
+refused "--disk with a rate that is not one" 2 "--disk needs PATH[,ro][,bw=RATE][,iops=N]" --ring3 "$GUESTS/hello.bin" --disk "$TMP/fake.bz,bw=fast"
+refused "--net with an unknown option" 2 "--net needs tap=NAME" --ring3 "$GUESTS/hello.bin" --net tap=x,tx_bw=1M,speed=9
 
 # The guests: directly on a usable /dev/kvm, else in the nested test host.
 if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm ] && [ -w /dev/kvm ]; }; }; then
   bash "$ROOT/tests/integration/vm/ring3.sh"
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
+  bash "$ROOT/tests/integration/vm/snapshot.sh"
+  # A Linux guest needs hardware KVM (PVM runs ring-3 guests only).
+  if [ $kvm_seen = hardware ]; then
+    bash "$ROOT/tests/integration/vm/devices.sh"
+    bash "$ROOT/tests/integration/vm/ratelimit.sh"
+  else not_ok "vsock, balloon and rate limits with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
   exit 0
 fi
 if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
@@ -166,7 +194,7 @@ fi
 # (its kernel, rarely, under the emulated SVM) is started once more.
 for attempt in 1 2; do
   rc=0 t0=$EPOCHREALTIME
-  "$ROOT/tests/vmhost/run" --cpus 1 --mem 2G --timeout 900 -e GUESTS \
+  "$ROOT/tests/vmhost/run" --cpus 1 --mem 2G --timeout 900 -e GUESTS -e GUEST_INITRD \
     bash "$SELF" --inside >"$TMP/inner.out" 2>"$TMP/inner.err" || rc=$?
   [ "$rc" -eq 125 ] && ! grep -qE '^(not )?ok ' "$TMP/inner.out" && [ $attempt -eq 1 ] || break
   echo "# the nested test host failed before any check ran; starting it again. It said:"

@@ -4,3 +4,6 @@
 # ~30 s of fuzzing finds no crash, leak or undefined behaviour. No KVM needed.
 source "$(dirname "$0")/../lib.sh"
 fuzz_check "API" fuzz_http "$ROOT/tests/fuzz/corpus_http" "$ROOT/tests/fuzz/http.dict"
+# The snapshot state file parser (tests/fuzz/fuzz_snapshot.c): what
+# PUT /snapshot/load and --restore read before any machine exists.
+fuzz_check "snapshot" fuzz_snapshot "$ROOT/tests/fuzz/corpus_snapshot" "$ROOT/tests/fuzz/snapshot.dict"

@@ -1,6 +1,9 @@
 /* virtio-blk against a real image file: reads and writes land in the file,
  * flush, GET_ID, discard, read-only refusal, out-of-range sectors and
- * malformed requests get the right status byte. */
+ * malformed requests get the right status byte; a rate limiter holds a
+ * request back (never the notifying thread) until its timer, a live
+ * update releases it, and a swapped backing file changes the capacity
+ * with a config-change interrupt. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +36,7 @@ typedef struct blk_fixture {
 	td d;
 	char path[64];
 	int fd; /* the test's own view of the image */
+	vs_virtio_dev *dev;
 } blk_fixture;
 
 static uint8_t pattern(uint64_t off)
@@ -57,7 +61,7 @@ static int make_fixture(void **state, bool readonly)
 	if (w != SECTORS * 512)
 		return -1;
 	vs_err err = {0};
-	if (vs_virtio_blk_add(&f->d.env, f->path, readonly, &err) < 0) {
+	if (vs_virtio_blk_add(&f->d.env, f->path, readonly, NULL, &f->dev, &err) < 0) {
 		print_error("blk add: %s\n", err.msg);
 		return -1;
 	}
@@ -251,13 +255,94 @@ static void readonly_refuses_writes(void **state)
 	assert_int_equal(request(&f->d, T_FLUSH, 0, 0, false, NULL), S_OK);
 }
 
+/* Post a 512-byte read of sector `sector` with head `head` (descriptors
+ * 3*head..), notify, no wait. */
+static void post_read(td *d, uint16_t head, uint64_t sector)
+{
+	uint64_t hdr = HDR + 64ull * head, data = DATA + 4096ull * head, st = STATUS + head;
+	uint32_t h[4] = {T_IN, 0, (uint32_t)sector, 0};
+	memcpy(td_ptr(d, hdr, 16), h, 16);
+	td_desc(d, 0, head, hdr, 16, D_NEXT, head + 1);
+	td_desc(d, 0, head + 1, data, 512, D_NEXT | D_WRITE, head + 2);
+	td_desc(d, 0, head + 2, st, 1, D_WRITE, 0);
+	td_post(d, 0, head);
+	td_notify(d, 0);
+}
+
+/* Wait up to ms for a used element; returns its id or -1. */
+static int wait_used(td *d, int ms)
+{
+	uint32_t id, len;
+	for (int i = 0; i < ms; i++) {
+		if (td_used(d, 0, &id, &len))
+			return (int)id;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+static void rate_limiter_holds_then_releases(void **state)
+{
+	blk_fixture *f = *state;
+	td_start(&f->d, F_VERSION_1, 1, QN);
+	/* One request per 500 ms. */
+	vs_rl_update u = {.ops_change = VS_RL_SET, .cfg.ops = {1, 0, 500}};
+	assert_int_equal(vs_virtio_blk_update(f->dev, &u, NULL, NULL), 0);
+	post_read(&f->d, 0, 1);
+	assert_int_equal(wait_used(&f->d, 0 + 1), 0); /* the full bucket pays at once */
+	post_read(&f->d, 3, 2);
+	uint32_t id, len;
+	assert_false(td_used(&f->d, 0, &id, &len)); /* held: notify returned without it */
+	/* The device's timer takes it up once the bucket refilled. */
+	assert_int_equal(wait_used(&f->d, 3000), 3);
+	assert_int_equal(*(uint8_t *)td_ptr(&f->d, STATUS + 3, 1), S_OK);
+	/* Held again; removing the limiter live releases it at once. */
+	post_read(&f->d, 6, 3);
+	assert_false(td_used(&f->d, 0, &id, &len));
+	u = (vs_rl_update){.ops_change = VS_RL_SET};
+	assert_int_equal(vs_virtio_blk_update(f->dev, &u, NULL, NULL), 0);
+	assert_int_equal(wait_used(&f->d, 300), 6);
+	vs_dev_stats st;
+	vs_virtio_stats_of(f->dev, &st);
+	assert_int_equal(st.read_count, 3);
+	assert_int_equal(st.read_bytes, 3 * 512);
+	assert_true(st.throttled >= 2);
+}
+
+static void swap_backing_file(void **state)
+{
+	blk_fixture *f = *state;
+	td_start(&f->d, F_VERSION_1, 1, QN);
+	char other[] = "/tmp/vs-blk2-XXXXXX";
+	int fd = mkstemp(other);
+	assert_true(fd >= 0);
+	uint8_t buf[512];
+	memset(buf, 0xab, sizeof(buf));
+	assert_int_equal(pwrite(fd, buf, sizeof(buf), 4 * 512), 512);
+	assert_int_equal(ftruncate(fd, 64 * 512), 0);
+	uint32_t gen = td_r32(&f->d, R_CONFIG_GEN);
+	vs_err err = {0};
+	assert_int_equal(vs_virtio_blk_update(f->dev, NULL, "/nonexistent/x.img", &err), -1);
+	assert_non_null(strstr(err.msg, "/nonexistent/x.img"));
+	assert_int_equal(vs_virtio_blk_update(f->dev, NULL, other, &err), 0);
+	assert_true(td_r32(&f->d, R_CONFIG_GEN) != gen);
+	assert_true(td_r32(&f->d, R_ISR) & 2); /* config change */
+	assert_int_equal(td_r32(&f->d, R_CONFIG), 64);
+	assert_int_equal(request(&f->d, T_IN, 4, 512, true, NULL), S_OK);
+	assert_memory_equal(td_ptr(&f->d, DATA, 512), buf, 512);
+	assert_int_equal(request(&f->d, T_IN, 64, 512, true, NULL), S_IOERR); /* past the new end */
+	close(fd);
+	unlink(other);
+}
+
 static void missing_image_is_an_error(void **state)
 {
 	(void)state;
 	td d;
 	assert_int_equal(td_init(&d), 0);
 	vs_err err = {0};
-	assert_int_equal(vs_virtio_blk_add(&d.env, "/nonexistent/disk.img", false, &err), -1);
+	assert_int_equal(vs_virtio_blk_add(&d.env, "/nonexistent/disk.img", false, NULL, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "/nonexistent/disk.img"));
 	td_fini(&d);
 }
@@ -273,6 +358,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(header_split_across_descriptors, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(discard_punches_zeroes, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(readonly_refuses_writes, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(rate_limiter_holds_then_releases, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(swap_backing_file, setup_rw, teardown),
 		cmocka_unit_test(missing_image_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

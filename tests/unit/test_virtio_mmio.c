@@ -242,6 +242,51 @@ static void syscall_list_covers_device_io(void **state)
 	assert_true(listed(calls, n, SYS_futex));
 }
 
+/* Snapshot: the transport and queue state go into a freshly added device,
+ * which takes up the ring where the old one left it; frozen, it takes
+ * nothing; a state whose ring lies outside guest memory is refused. */
+static void snapshot_restores_queues_into_a_new_device(void **state)
+{
+	td *d = *state;
+	assert_int_equal(td_start(d, F_VERSION_1, 1, QN), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	uint32_t id, len;
+	td_desc(d, 0, 0, BUF, 32, D_WRITE, 0);
+	td_post(d, 0, 0);
+	td_notify(d, 0);
+	assert_true(td_used(d, 0, &id, &len));
+	vs_snap_virtio snap;
+	vs_err err = {0};
+	vs_virtio_freeze_all(&d->bus, true);
+	assert_int_equal(vs_virtio_save(&d->bus, TD_BASE, &snap, &err), 0);
+	assert_int_equal(snap.device_id, 4);
+	assert_int_equal(snap.vqs[0].last_avail, 1);
+	assert_int_equal(snap.vqs[0].used_idx, 1);
+	vs_virtio_destroy_all(&d->bus);
+	assert_int_equal(vs_virtio_rng_add(&d->env, &err), 0);
+	assert_int_equal(vs_virtio_restore(&d->bus, TD_BASE, &snap, &err), 0);
+	assert_int_equal(td_r32(d, R_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	td_desc(d, 0, 1, BUF + 64, 16, D_WRITE, 0);
+	td_post(d, 0, 1);
+	td_notify(d, 0);
+	assert_false(td_used(d, 0, &id, &len)); /* frozen until the VM runs */
+	vs_virtio_freeze_all(&d->bus, false);
+	td_notify(d, 0);
+	assert_true(td_used(d, 0, &id, &len));
+	assert_int_equal(id, 1);
+	assert_int_equal(len, 16);
+	/* A ring outside guest memory is refused, naming the queue. */
+	snap.vqs[0].desc = 1ull << 40;
+	vs_virtio_destroy_all(&d->bus);
+	assert_int_equal(vs_virtio_rng_add(&d->env, &err), 0);
+	assert_int_equal(vs_virtio_restore(&d->bus, TD_BASE, &snap, &err), -1);
+	assert_non_null(strstr(err.msg, "virtio-rng: queue 0"));
+	/* Another kind of device in that slot is refused too. */
+	snap.vqs[0].desc = BUF;
+	snap.device_id = 2;
+	assert_int_equal(vs_virtio_restore(&d->bus, TD_BASE, &snap, &err), -1);
+	assert_non_null(strstr(err.msg, "virtio device 2"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, td_rng_setup, td_rng_teardown)
@@ -258,6 +303,7 @@ int main(void)
 		T(cmdline_names_window_and_gsi),
 		T(overlapping_device_is_refused),
 		T(destroy_all_keeps_other_devices),
+		T(snapshot_restores_queues_into_a_new_device),
 		cmocka_unit_test(syscall_list_covers_device_io),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

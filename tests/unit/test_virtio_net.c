@@ -39,6 +39,7 @@ typedef struct net_fixture {
 	td d;
 	int pkt; /* AF_PACKET socket on the tap: the "wire" */
 	int ifindex;
+	vs_virtio_dev *dev;
 } net_fixture;
 
 static int group_setup(void **state)
@@ -81,7 +82,7 @@ static int setup(void **state)
 	if (!f || td_init(&f->d) < 0)
 		return -1;
 	vs_err err = {0};
-	if (vs_virtio_net_add(&f->d.env, TAP, guest_mac, &err) < 0) {
+	if (vs_virtio_net_add(&f->d.env, TAP, guest_mac, NULL, NULL, &f->dev, &err) < 0) {
 		print_error("net add: %s\n", err.msg);
 		return -1;
 	}
@@ -164,6 +165,51 @@ static void tx_frame_comes_out_of_the_tap(void **state)
 	ssize_t r = recv(f->pkt, got, sizeof(got), 0);
 	assert_int_equal(r, (ssize_t)n);
 	assert_memory_equal(got, td_ptr(d, TD_DATA + 0x100, n), n);
+}
+
+/* A tx limiter of one frame per 500 ms: the second frame is held (the
+ * notify returns without it) and leaves later from the device's thread. */
+static void tx_limiter_holds_a_frame_back(void **state)
+{
+	NEED_TAP();
+	net_fixture *f = *state;
+	td *d = &f->d;
+	td_start(d, F_VERSION_1 | F_MAC | F_STATUS, 2, QN);
+	vs_rl_update u = {.ops_change = VS_RL_SET, .cfg.ops = {1, 0, 500}};
+	assert_int_equal(vs_virtio_net_update(f->dev, NULL, &u, NULL), 0);
+	uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t hdr = TD_DATA + 0x1000 * i, fr = hdr + 0x100;
+		memset(td_ptr(d, hdr, HDR_LEN), 0, HDR_LEN);
+		size_t n = make_frame(td_ptr(d, fr, 60), bcast, guest_mac, i ? "second" : "first");
+		td_desc(d, TXQ, 2 * i, hdr, HDR_LEN, D_NEXT, 2 * i + 1);
+		td_desc(d, TXQ, 2 * i + 1, fr, (uint32_t)n, 0, 0);
+		td_post(d, TXQ, (uint16_t)(2 * i));
+		td_notify(d, TXQ);
+	}
+	uint32_t id, len;
+	assert_true(td_used(d, TXQ, &id, &len));
+	assert_int_equal(id, 0);
+	assert_false(td_used(d, TXQ, &id, &len)); /* held */
+	int got_used = 0;
+	for (int ms = 0; ms < 3000 && !got_used; ms++) {
+		got_used = td_used(d, TXQ, &id, &len);
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	assert_true(got_used);
+	assert_int_equal(id, 2);
+	uint8_t buf[2048];
+	for (unsigned i = 0; i < 2; i++) {
+		struct pollfd p = {.fd = f->pkt, .events = POLLIN};
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		assert_true(recv(f->pkt, buf, sizeof(buf), 0) >= 60);
+		assert_memory_equal(buf + 14, i ? "second" : "first", i ? 6 : 5);
+	}
+	vs_dev_stats st;
+	vs_virtio_stats_of(f->dev, &st);
+	assert_int_equal(st.tx_packets, 2);
+	assert_true(st.tx_throttled >= 1);
 }
 
 static void host_send(net_fixture *f, const char *text)
@@ -314,7 +360,7 @@ static void bad_tap_name_is_an_error(void **state)
 	td d;
 	assert_int_equal(td_init(&d), 0);
 	vs_err err = {0};
-	assert_int_equal(vs_virtio_net_add(&d.env, "a-name-much-too-long-for-a-link", guest_mac, &err), -1);
+	assert_int_equal(vs_virtio_net_add(&d.env, "a-name-much-too-long-for-a-link", guest_mac, NULL, NULL, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "a-name-much-too-long-for-a-link"));
 	td_fini(&d);
 }
@@ -325,6 +371,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(config_has_mac_and_link_up),
 		T(tx_frame_comes_out_of_the_tap),
+		T(tx_limiter_holds_a_frame_back),
 		T(rx_frame_lands_in_guest_buffer),
 		T(rx_frame_waits_for_a_buffer),
 		T(readable_rx_buffer_is_returned_empty),

@@ -11,8 +11,12 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "vmm/api/fc.h"
 #include "vmm/api/http.h"
+#include "vmm/api/obs.h"
 
 static long parse(const char *s, vs_http_req *r, int *status, vs_err *err)
 {
@@ -200,13 +204,29 @@ static void test_fc_bodies(void **st)
 	expect_fault(m, VS_HTTP_PUT, "/network-interfaces/e1",
 		     "{\"iface_id\": \"e1\", \"host_dev_name\": \"tap1\", \"guest_mac\": \"zz:00:00:00:00:00\"}", "not a MAC");
 	expect_fault(m, VS_HTTP_PUT, "/drives/d3",
-		     "{\"drive_id\": \"d3\", \"path_on_host\": \"/b\", \"is_root_device\": false, \"rate_limiter\": {}}",
-		     "not supported");
+		     "{\"drive_id\": \"d3\", \"path_on_host\": \"/b\", \"is_root_device\": false, \"rate_limiter\": "
+		     "{\"bandwidth\": {\"size\": 1}}}",
+		     "missing field \\\"refill_time\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/drives/d3",
+		     "{\"drive_id\": \"d3\", \"path_on_host\": \"/b\", \"is_root_device\": false, \"rate_limiter\": "
+		     "{\"bytes\": {}}}",
+		     "unknown field \\\"bytes\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/drives/d3",
+		     "{\"drive_id\": \"d3\", \"path_on_host\": \"/b\", \"is_root_device\": false, \"rate_limiter\": "
+		     "{\"ops\": {\"size\": -1, \"refill_time\": 10}}}",
+		     "\\\"size\\\" must be 0..");
+	expect_fault(m, VS_HTTP_PATCH, "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/x\"}",
+		     "only possible while the VM runs");
+	expect_fault(m, VS_HTTP_PATCH, "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_read_only\": true}",
+		     "unknown field");
+	expect_fault(m, VS_HTTP_PATCH, "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}",
+		     "only possible while the VM runs");
 	expect_fault(m, VS_HTTP_PATCH, "/vm", "{\"state\": \"Paused\"}", "not started");
-	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"FlushMetrics\"}", "not supported");
+	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"FlushMetrics\"}", "no metrics");
 	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", "not started");
 	expect_fault(m, VS_HTTP_PUT, "/actions", "{\"action_type\": \"InstanceStart\"}", "open kernel /k");
-	expect_fault(m, VS_HTTP_GET, "/balloon", NULL, "Invalid request");
+	expect_fault(m, VS_HTTP_GET, "/balloon", NULL, "no balloon device");
+	expect_fault(m, VS_HTTP_GET, "/mmds", NULL, "Invalid request");
 	expect_fault(m, VS_HTTP_PUT, "/drives/", "{}", "Invalid request");
 	expect_fault(m, VS_HTTP_PUT, "/drives/a/b", "{}", "Invalid request");
 
@@ -265,7 +285,10 @@ static void test_fc_config_file(void **st)
 	assert_int_equal(s.devs[1].mac[5], 1);
 	const char *bad[][2] = {
 		{"{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 32}}", "missing field \"boot-source\""},
-		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": {}}", "section \"vsock\" is not supported"},
+		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"logger\": {}}", "section \"logger\" is not supported"},
+		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"vsock\": {}}", "vsock: missing field \"guest_cid\""},
+		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"balloon\": {\"amount_mib\": 9999, \"deflate_on_oom\": true}}",
+		 "more than the guest's 256 MiB"},
 		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": [1]}", "drives[0] must be an object"},
 		{"{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"drives\": {}}", "must be an array"},
 	};
@@ -276,6 +299,43 @@ static void test_fc_config_file(void **st)
 			fail_msg("'%s' lacks '%s'", err.msg, bad[i][1]);
 		vs_vmm_destroy(n);
 	}
+	vs_vmm_destroy(m);
+}
+
+/* PUT /vsock, PUT|PATCH|GET /balloon and /balloon/statistics before boot:
+ * Firecracker's bodies, strict, and what GET answers. */
+static void test_fc_vsock_balloon(void **st)
+{
+	(void)st;
+	vs_vmm *m = new_vmm();
+	char *out;
+	assert_int_equal(call(m, VS_HTTP_PUT, "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256}", NULL), 204);
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}", "guest_cid 2: must be 3..");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3}", "missing field \\\"uds_path\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": \"3\", \"uds_path\": \"/v\"}", "an integer");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"port\": 1}", "unknown field");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"\"}", "uds_path must be");
+	expect_fault(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 4294967296, \"uds_path\": \"/v\"}", "guest_cid");
+	assert_int_equal(call(m, VS_HTTP_PUT, "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"}", NULL), 204);
+	expect_fault(m, VS_HTTP_PUT, "/balloon", "{\"amount_mib\": 512, \"deflate_on_oom\": false}", "more than the guest's 256 MiB");
+	expect_fault(m, VS_HTTP_PUT, "/balloon", "{\"amount_mib\": 64}", "missing field \\\"deflate_on_oom\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/balloon", "{\"amount_mib\": -1, \"deflate_on_oom\": false}", "amount_mib");
+	expect_fault(m, VS_HTTP_GET, "/balloon/statistics", NULL, "no balloon device");
+	assert_int_equal(call(m, VS_HTTP_PUT, "/balloon",
+			      "{\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": 1}", NULL), 204);
+	assert_int_equal(call(m, VS_HTTP_PATCH, "/balloon", "{\"amount_mib\": 32}", NULL), 204);
+	expect_fault(m, VS_HTTP_PATCH, "/balloon", "{\"amount_mib\": 32, \"deflate_on_oom\": true}", "unknown field");
+	expect_fault(m, VS_HTTP_PATCH, "/balloon", "{\"amount_mib\": 300}", "more than");
+	expect_fault(m, VS_HTTP_PATCH, "/balloon/statistics", "{\"stats_polling_interval_s\": 5}", "not started");
+	expect_fault(m, VS_HTTP_GET, "/balloon/statistics", NULL, "not started");
+	assert_int_equal(call(m, VS_HTTP_GET, "/balloon", NULL, &out), 200);
+	assert_string_equal(out, "{\"amount_mib\":32,\"deflate_on_oom\":true,\"stats_polling_interval_s\":1}");
+	free(out);
+	assert_int_equal(call(m, VS_HTTP_GET, "/vm/config", NULL, &out), 200);
+	if (!strstr(out, "\"vsock\":{\"guest_cid\":3,\"uds_path\":\"/tmp/v.sock\",\"vsock_id\":\"vsock0\"}") ||
+	    !strstr(out, "\"balloon\":{\"amount_mib\":32"))
+		fail_msg("vm/config: %s", out);
+	free(out);
 	vs_vmm_destroy(m);
 }
 
@@ -290,6 +350,113 @@ static void test_fc_mac(void **st)
 	assert_int_equal(vs_fc_parse_mac("06:00:AC:10:00:02:", mac), -1);
 }
 
+/* Rate limiters in PUT bodies show in /vm/config; logger, metrics and MMDS
+ * with the API's own state. */
+static void test_fc_observe_and_limits(void **st)
+{
+	(void)st;
+	vs_vmm *m = new_vmm();
+	vs_fc_info inf = info;
+	inf.obs = vs_fc_obs_new("test-vm");
+	assert_non_null(inf.obs);
+	char dir[] = "/tmp/vs-api-XXXXXX", log[64], met[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(met, sizeof(met), "%s/metrics", dir);
+	struct { vs_http_method m; const char *path, *body; int want; const char *why; } cases[] = {
+		{VS_HTTP_PUT, "/drives/d1", "{\"drive_id\": \"d1\", \"path_on_host\": \"/b\", \"is_root_device\": false, "
+		 "\"rate_limiter\": {\"bandwidth\": {\"size\": 262144, \"refill_time\": 125}, \"ops\": {\"size\": 100, "
+		 "\"one_time_burst\": 5, \"refill_time\": 1000}}}", 204, NULL},
+		{VS_HTTP_PUT, "/network-interfaces/n1", "{\"iface_id\": \"n1\", \"host_dev_name\": \"tap1\", "
+		 "\"tx_rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 10}}}", 204, NULL},
+		{VS_HTTP_PUT, "/logger", "{\"log_path\": \"LOG\", \"level\": \"debug\", \"show_level\": true}", 204, NULL},
+		{VS_HTTP_PUT, "/logger", "{\"level\": \"Loud\"}", 400, "not one of"},
+		{VS_HTTP_PUT, "/logger", "{\"log_path\": \"/nonexistent/dir/log\"}", 400, "open /nonexistent/dir/log"},
+		{VS_HTTP_PUT, "/actions", "{\"action_type\": \"FlushMetrics\"}", 400, "PUT /metrics first"},
+		{VS_HTTP_PUT, "/metrics", "{}", 400, "missing field \\\"metrics_path\\\""},
+		{VS_HTTP_PUT, "/metrics", "{\"metrics_path\": \"MET\"}", 204, NULL},
+		{VS_HTTP_PUT, "/metrics", "{\"metrics_path\": \"MET\"}", 400, "already initialized"},
+		{VS_HTTP_PUT, "/actions", "{\"action_type\": \"FlushMetrics\"}", 204, NULL},
+		{VS_HTTP_PUT, "/mmds", "{\"latest\": {\"meta-data\": {\"a\": 1, \"b\": [1, 2]}}, \"x\": \"y\"}", 204, NULL},
+		{VS_HTTP_PATCH, "/mmds", "{\"latest\": {\"meta-data\": {\"a\": null, \"c\": true}}, \"x\": {\"z\": 1}}", 204, NULL},
+		{VS_HTTP_PUT, "/mmds", "[1]", 400, "JSON object"},
+		{VS_HTTP_PUT, "/mmds/config", "{\"network_interfaces\": [\"n1\"], \"version\": \"V2\"}", 204, NULL},
+		{VS_HTTP_PUT, "/mmds/config", "{\"network_interfaces\": [\"nope\"]}", 400, "no network interface"},
+		{VS_HTTP_PUT, "/mmds/config", "{\"network_interfaces\": [\"n1\"], \"ipv4_address\": \"10.0.0.1\"}", 400, "link-local"},
+		{VS_HTTP_PUT, "/mmds/config", "{\"network_interfaces\": []}", 400, "empty"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[600], *b = body, *out = NULL;
+		snprintf(body, sizeof(body), "%s", cases[i].body);
+		char *at;
+		if ((at = strstr(body, "LOG")) || (at = strstr(body, "MET"))) {
+			char tail[600];
+			snprintf(tail, sizeof(tail), "%s", at + 3);
+			snprintf(at, sizeof(body) - (size_t)(at - body), "%s%s", at[0] == 'L' ? log : met, tail);
+		}
+		vs_http_req r = {.method = cases[i].m, .body = b, .body_len = strlen(b)};
+		snprintf(r.path, sizeof(r.path), "%s", cases[i].path);
+		vs_fc_reply rep;
+		vs_fc_handle(m, &inf, &r, &rep);
+		out = rep.body;
+		if (rep.status != cases[i].want || (cases[i].why && (!out || !strstr(out, cases[i].why))))
+			fail_msg("%s %s: got %d '%s'", cases[i].path, cases[i].body, rep.status, out ? out : "");
+		free(out);
+	}
+	vs_http_req g = {.method = VS_HTTP_GET, .path = "/mmds"};
+	vs_fc_reply rep;
+	vs_fc_handle(m, &inf, &g, &rep);
+	assert_int_equal(rep.status, 200);
+	assert_string_equal(rep.body, "{\"latest\":{\"meta-data\":{\"b\":[1,2],\"c\":true}},\"x\":{\"z\":1}}");
+	free(rep.body);
+	snprintf(g.path, sizeof(g.path), "/vm/config");
+	vs_fc_handle(m, &inf, &g, &rep);
+	assert_int_equal(rep.status, 200);
+	assert_non_null(strstr(rep.body, "\"rate_limiter\":{\"bandwidth\":{\"size\":262144,\"refill_time\":125},"
+					 "\"ops\":{\"size\":100,\"one_time_burst\":5,\"refill_time\":1000}}"));
+	assert_non_null(strstr(rep.body, "\"tx_rate_limiter\":{\"bandwidth\":{\"size\":1000,\"refill_time\":10}}"));
+	assert_non_null(strstr(rep.body, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":[\"n1\"]"));
+	free(rep.body);
+	vs_fc_obs_free(inf.obs, m);
+	/* The log has the requests, with their level; the metrics two lines
+	 * (FlushMetrics and the last at free), each a JSON object. */
+	char buf[8192];
+	int fd = open(log, O_RDONLY);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, "[test-vm:fc_api:INFO] The API server received a Put request on \"/metrics\"."));
+	assert_non_null(strstr(buf, ":ERROR] Received Error. Status code: 400."));
+	fd = open(met, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = 0;
+	char *nl = strchr(buf, '\n');
+	assert_non_null(nl);
+	*nl = 0;
+	struct json_object *j = json_tokener_parse(buf), *x, *y;
+	assert_non_null(j);
+	assert_true(json_object_object_get_ex(j, "put_api_requests", &x));
+	assert_true(json_object_object_get_ex(x, "metrics_count", &y));
+	assert_int_equal(json_object_get_int(y), 3);
+	assert_true(json_object_object_get_ex(x, "metrics_fails", &y));
+	assert_int_equal(json_object_get_int(y), 2);
+	assert_true(json_object_object_get_ex(j, "block_d1", &x));
+	assert_true(json_object_object_get_ex(x, "read_bytes", &y));
+	assert_true(json_object_object_get_ex(j, "net_n1", &x));
+	assert_true(json_object_object_get_ex(x, "tx_bytes_count", &y));
+	json_object_put(j);
+	assert_non_null(strchr(nl + 1, '\n')); /* the second line */
+	unlink(log);
+	unlink(met);
+	rmdir(dir);
+	vs_vmm_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,7 +467,9 @@ int main(void)
 		cmocka_unit_test(test_http_response),
 		cmocka_unit_test(test_fc_bodies),
 		cmocka_unit_test(test_fc_config_file),
+		cmocka_unit_test(test_fc_vsock_balloon),
 		cmocka_unit_test(test_fc_mac),
+		cmocka_unit_test(test_fc_observe_and_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,30 @@ static void test_uart_loopback_and_divisor(void **state)
 	assert_int_equal(in8(0x3ff), 0x5a); /* scratch */
 }
 
+/* Snapshot: registers, pending input and the interrupt state come back in
+ * a new UART; the guest reads on where it stopped. */
+static void test_uart_snapshot_round_trip(void **state)
+{
+	(void)state;
+	out8(0x3fb, 0x1b); /* LCR: 8E1, odd value on purpose */
+	out8(0x3ff, 0x42); /* scratch */
+	out8(0x3f9, 0x01); /* IER: RDA */
+	vs_serial_input(&uart, (const uint8_t *)"abc", 3);
+	assert_int_equal(in8(0x3f8), 'a');
+	assert_int_equal(irq_level, 1);
+	vs_snap_serial snap;
+	vs_serial_save(&uart, &snap);
+	assert_int_equal(snap.rx_len, 2);
+	setup_uart(NULL);
+	vs_serial_restore(&uart, &snap);
+	assert_int_equal(in8(0x3fb), 0x1b);
+	assert_int_equal(in8(0x3ff), 0x42);
+	assert_int_equal(in8(0x3fa) & 0x0f, 0x04); /* IIR: data available */
+	assert_int_equal(in8(0x3f8), 'b');
+	assert_int_equal(in8(0x3f8), 'c');
+	assert_int_equal(in8(0x3fd) & 0x01, 0); /* FIFO empty now */
+}
+
 static void test_i8042_reset_and_probe(void **state)
 {
 	(void)state;
@@ -200,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup(test_uart_thre_interrupt, setup_uart),
 		cmocka_unit_test_setup(test_uart_receive, setup_uart),
 		cmocka_unit_test_setup(test_uart_loopback_and_divisor, setup_uart),
+		cmocka_unit_test_setup(test_uart_snapshot_round_trip, setup_uart),
 		cmocka_unit_test(test_i8042_reset_and_probe),
 		cmocka_unit_test(test_acpi_poweroff),
 		cmocka_unit_test(test_panic_watch),

@@ -42,7 +42,7 @@ typedef struct td {
 	vs_virtio_env env;
 	pthread_mutex_t irq_lock;
 	int irq_level, irq_raises;
-	td_queue q[2];
+	td_queue q[3];
 } td;
 
 static void td_irq_set(void *vm, unsigned gsi, int level)

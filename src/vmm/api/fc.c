@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/fs.h"
+#include "vmm/api/fc_body.h"
 
 #define CONFIG_MAX (1 << 20)
 
@@ -44,7 +45,7 @@ int vs_fc_parse_object(const char *buf, size_t len, struct json_object **out, vs
 }
 
 /* Every key of o is one of `known` (NULL-terminated). */
-static int only_keys(struct json_object *o, const char *what, const char *const *known, vs_err *err)
+int vs_fc_only_keys(struct json_object *o, const char *what, const char *const *known, vs_err *err)
 {
 	json_object_object_foreach(o, key, val) {
 		(void)val;
@@ -58,7 +59,7 @@ static int only_keys(struct json_object *o, const char *what, const char *const 
 }
 
 /* Member `key` of type t: 1 if present, 0 if absent (fails if required). */
-static int get(struct json_object *o, const char *what, const char *key, enum json_type t, bool required,
+int vs_fc_get(struct json_object *o, const char *what, const char *key, enum json_type t, bool required,
 	       struct json_object **v, vs_err *err)
 {
 	*v = NULL;
@@ -74,32 +75,32 @@ static int get(struct json_object *o, const char *what, const char *key, enum js
 	return 1;
 }
 
-static int get_str(struct json_object *o, const char *what, const char *key, bool required, const char **out,
+int vs_fc_get_str(struct json_object *o, const char *what, const char *key, bool required, const char **out,
 		   vs_err *err)
 {
 	struct json_object *v;
-	int r = get(o, what, key, json_type_string, required, &v, err);
+	int r = vs_fc_get(o, what, key, json_type_string, required, &v, err);
 	*out = r == 1 ? json_object_get_string(v) : NULL;
 	if (r == 1 && strlen(*out) != (size_t)json_object_get_string_len(v))
 		return vs_fail(err, VS_EINVAL_CONFIG, "%s: \"%s\" contains a NUL byte", what, key);
 	return r;
 }
 
-static int get_bool(struct json_object *o, const char *what, const char *key, bool required, bool *out,
+int vs_fc_get_bool(struct json_object *o, const char *what, const char *key, bool required, bool *out,
 		    vs_err *err)
 {
 	struct json_object *v;
-	int r = get(o, what, key, json_type_boolean, required, &v, err);
+	int r = vs_fc_get(o, what, key, json_type_boolean, required, &v, err);
 	if (r == 1)
 		*out = json_object_get_boolean(v);
 	return r;
 }
 
-static int get_uint(struct json_object *o, const char *what, const char *key, bool required, int64_t max,
+int vs_fc_get_uint(struct json_object *o, const char *what, const char *key, bool required, int64_t max,
 		    int64_t *out, vs_err *err)
 {
 	struct json_object *v;
-	int r = get(o, what, key, json_type_int, required, &v, err);
+	int r = vs_fc_get(o, what, key, json_type_int, required, &v, err);
 	if (r == 1) {
 		errno = 0;
 		int64_t x = json_object_get_int64(v);
@@ -115,9 +116,9 @@ int vs_fc_boot_source(vs_vmm *m, struct json_object *o, vs_err *err)
 	static const char *const known[] = {"kernel_image_path", "initrd_path", "boot_args", "vessel_ring3", NULL};
 	const char *w = "boot-source", *kernel, *initrd, *args;
 	bool ring3 = false;
-	if (only_keys(o, w, known, err) < 0 || get_str(o, w, "kernel_image_path", true, &kernel, err) < 0 ||
-	    get_str(o, w, "initrd_path", false, &initrd, err) < 0 || get_str(o, w, "boot_args", false, &args, err) < 0 ||
-	    get_bool(o, w, "vessel_ring3", false, &ring3, err) < 0)
+	if (vs_fc_only_keys(o, w, known, err) < 0 || vs_fc_get_str(o, w, "kernel_image_path", true, &kernel, err) < 0 ||
+	    vs_fc_get_str(o, w, "initrd_path", false, &initrd, err) < 0 || vs_fc_get_str(o, w, "boot_args", false, &args, err) < 0 ||
+	    vs_fc_get_bool(o, w, "vessel_ring3", false, &ring3, err) < 0)
 		return -1;
 	if (ring3 && initrd)
 		return vs_fail(err, VS_EINVAL_CONFIG, "boot-source: a ring-3 guest takes no initrd_path");
@@ -132,24 +133,24 @@ int vs_fc_machine_config(vs_vmm *m, struct json_object *o, bool patch, vs_err *e
 	vs_vmm_spec cur;
 	vs_vmm_describe(m, &cur);
 	int64_t cpus = cur.cpus, mib = (int64_t)(cur.mem_size >> 20);
-	bool smt = false, dirty = false;
-	if (only_keys(o, w, known, err) < 0 ||
-	    get_uint(o, w, "vcpu_count", !patch, VS_VMM_MAX_CPUS, &cpus, err) < 0 ||
-	    get_uint(o, w, "mem_size_mib", !patch, (int64_t)1 << 32, &mib, err) < 0 ||
-	    get_bool(o, w, "smt", false, &smt, err) < 0 || get_bool(o, w, "track_dirty_pages", false, &dirty, err) < 0 ||
-	    get_str(o, w, "cpu_template", false, &tmpl, err) < 0 || get_str(o, w, "huge_pages", false, &huge, err) < 0)
+	bool smt = false, dirty = cur.track_dirty;
+	if (vs_fc_only_keys(o, w, known, err) < 0 ||
+	    vs_fc_get_uint(o, w, "vcpu_count", !patch, VS_VMM_MAX_CPUS, &cpus, err) < 0 ||
+	    vs_fc_get_uint(o, w, "mem_size_mib", !patch, (int64_t)1 << 32, &mib, err) < 0 ||
+	    vs_fc_get_bool(o, w, "smt", false, &smt, err) < 0 || vs_fc_get_bool(o, w, "track_dirty_pages", false, &dirty, err) < 0 ||
+	    vs_fc_get_str(o, w, "cpu_template", false, &tmpl, err) < 0 || vs_fc_get_str(o, w, "huge_pages", false, &huge, err) < 0)
 		return -1;
 	if (cpus < 1)
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: vcpu_count must be 1..%d", VS_VMM_MAX_CPUS);
 	if (smt)
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: smt is not supported (must be false)");
-	if (dirty)
-		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: track_dirty_pages is not supported yet");
 	if (tmpl && strcmp(tmpl, "None"))
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: cpu_template %s is not supported (only None)", tmpl);
 	if (huge && strcmp(huge, "None"))
 		return vs_fail(err, VS_EINVAL_CONFIG, "machine-config: huge_pages %s is not supported (only None)", huge);
-	return vs_vmm_set_machine(m, (unsigned)cpus, (uint64_t)mib << 20, err);
+	if (vs_vmm_set_machine(m, (unsigned)cpus, (uint64_t)mib << 20, err) < 0)
+		return -1;
+	return vs_vmm_set_track_dirty(m, dirty, err);
 }
 
 /* Firecracker's ids: 1..64 characters of [A-Za-z0-9_]. */
@@ -162,7 +163,7 @@ static int check_id(const char *what, const char *id, vs_err *err)
 	return 0;
 }
 
-static int id_matches(const char *what, const char *path_id, const char *body_id, vs_err *err)
+int vs_fc_id_matches(const char *what, const char *path_id, const char *body_id, vs_err *err)
 {
 	if (check_id(what, body_id, err) < 0)
 		return -1;
@@ -186,19 +187,18 @@ int vs_fc_drive(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *e
 					    "partuuid", "cache_type", "io_engine", "rate_limiter", NULL};
 	const char *w = "drive", *id, *path, *partuuid, *cache = NULL, *engine = NULL;
 	vs_vmm_device d = {.kind = VS_VMM_DEV_BLOCK};
-	struct json_object *rl;
-	if (only_keys(o, w, known, err) < 0 || get_str(o, w, "drive_id", true, &id, err) < 0 ||
-	    get_str(o, w, "path_on_host", true, &path, err) < 0 ||
-	    get_bool(o, w, "is_root_device", true, &d.root, err) < 0 ||
-	    get_bool(o, w, "is_read_only", false, &d.readonly, err) < 0 ||
-	    get_str(o, w, "partuuid", false, &partuuid, err) < 0 || get_str(o, w, "cache_type", false, &cache, err) < 0 ||
-	    get_str(o, w, "io_engine", false, &engine, err) < 0 ||
-	    get(o, w, "rate_limiter", json_type_object, false, &rl, err) < 0)
+	vs_rl_update rl = {0};
+	if (vs_fc_only_keys(o, w, known, err) < 0 || vs_fc_get_str(o, w, "drive_id", true, &id, err) < 0 ||
+	    vs_fc_get_str(o, w, "path_on_host", true, &path, err) < 0 ||
+	    vs_fc_get_bool(o, w, "is_root_device", true, &d.root, err) < 0 ||
+	    vs_fc_get_bool(o, w, "is_read_only", false, &d.readonly, err) < 0 ||
+	    vs_fc_get_str(o, w, "partuuid", false, &partuuid, err) < 0 || vs_fc_get_str(o, w, "cache_type", false, &cache, err) < 0 ||
+	    vs_fc_get_str(o, w, "io_engine", false, &engine, err) < 0 ||
+	    vs_fc_rate_limiter(o, w, "rate_limiter", &rl, err) < 0)
 		return -1;
-	if (id_matches(w, path_id, id, err) < 0)
+	if (vs_fc_id_matches(w, path_id, id, err) < 0)
 		return -1;
-	if (rl)
-		return vs_fail(err, VS_EINVAL_CONFIG, "drive %s: rate_limiter is not supported yet", id);
+	vs_rl_cfg_apply(&d.rl, &rl);
 	if (partuuid)
 		return vs_fail(err, VS_EINVAL_CONFIG, "drive %s: partuuid is not supported (the root drive is /dev/vda)", id);
 	if (cache && strcmp(cache, "Unsafe"))
@@ -240,16 +240,16 @@ int vs_fc_net(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err
 					    "tx_rate_limiter", NULL};
 	const char *w = "network-interface", *id, *tap, *mac = NULL;
 	vs_vmm_device d = {.kind = VS_VMM_DEV_NET};
-	struct json_object *rx, *tx;
-	if (only_keys(o, w, known, err) < 0 || get_str(o, w, "iface_id", true, &id, err) < 0 ||
-	    get_str(o, w, "host_dev_name", true, &tap, err) < 0 || get_str(o, w, "guest_mac", false, &mac, err) < 0 ||
-	    get(o, w, "rx_rate_limiter", json_type_object, false, &rx, err) < 0 ||
-	    get(o, w, "tx_rate_limiter", json_type_object, false, &tx, err) < 0)
+	vs_rl_update rx = {0}, tx = {0};
+	if (vs_fc_only_keys(o, w, known, err) < 0 || vs_fc_get_str(o, w, "iface_id", true, &id, err) < 0 ||
+	    vs_fc_get_str(o, w, "host_dev_name", true, &tap, err) < 0 || vs_fc_get_str(o, w, "guest_mac", false, &mac, err) < 0 ||
+	    vs_fc_rate_limiter(o, w, "rx_rate_limiter", &rx, err) < 0 ||
+	    vs_fc_rate_limiter(o, w, "tx_rate_limiter", &tx, err) < 0)
 		return -1;
-	if (id_matches(w, path_id, id, err) < 0)
+	if (vs_fc_id_matches(w, path_id, id, err) < 0)
 		return -1;
-	if (rx || tx)
-		return vs_fail(err, VS_EINVAL_CONFIG, "network-interface %s: rate limiters are not supported yet", id);
+	vs_rl_cfg_apply(&d.rl, &rx);
+	vs_rl_cfg_apply(&d.tx_rl, &tx);
 	if (mac && vs_fc_parse_mac(mac, d.mac) < 0)
 		return vs_fail(err, VS_EINVAL_CONFIG, "network-interface %s: guest_mac \"%.32s\" is not a MAC address", id, mac);
 	if (copy_field(d.id, sizeof(d.id), w, "iface_id", id, err) < 0 ||
@@ -260,7 +260,8 @@ int vs_fc_net(vs_vmm *m, const char *path_id, struct json_object *o, vs_err *err
 
 int vs_fc_config(vs_vmm *m, const char *json, size_t len, vs_err *err)
 {
-	static const char *const known[] = {"boot-source", "machine-config", "drives", "network-interfaces", NULL};
+	static const char *const known[] = {"boot-source", "machine-config", "drives", "network-interfaces", "vsock",
+					    "balloon", NULL};
 	struct json_object *o, *v;
 	if (vs_fc_parse_object(json, len, &o, err) < 0)
 		return -1;
@@ -276,14 +277,18 @@ int vs_fc_config(vs_vmm *m, const char *json, size_t len, vs_err *err)
 		}
 	}
 	const char *w = "config file";
-	if (get(o, w, "machine-config", json_type_object, false, &v, err) < 0 ||
+	if (vs_fc_get(o, w, "machine-config", json_type_object, false, &v, err) < 0 ||
 	    (v && vs_fc_machine_config(m, v, false, err) < 0))
 		goto out;
-	if (get(o, w, "boot-source", json_type_object, true, &v, err) < 0 || vs_fc_boot_source(m, v, err) < 0)
+	if (vs_fc_get(o, w, "boot-source", json_type_object, true, &v, err) < 0 || vs_fc_boot_source(m, v, err) < 0)
+		goto out;
+	if (vs_fc_get(o, w, "vsock", json_type_object, false, &v, err) < 0 || (v && vs_fc_vsock(m, v, err) < 0))
+		goto out;
+	if (vs_fc_get(o, w, "balloon", json_type_object, false, &v, err) < 0 || (v && vs_fc_balloon(m, v, err) < 0))
 		goto out;
 	for (int pass = 0; pass < 2; pass++) {
 		const char *sec = pass ? "network-interfaces" : "drives";
-		if (get(o, w, sec, json_type_array, false, &v, err) < 0)
+		if (vs_fc_get(o, w, sec, json_type_array, false, &v, err) < 0)
 			goto out;
 		for (size_t i = 0; v && i < json_object_array_length(v); i++) {
 			struct json_object *e = json_object_array_get_idx(v, i);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "vmm/api/fc.h"
+#include "vmm/api/fc_body.h"
+#include "vmm/api/obs.h"
 
 static void reply(vs_fc_reply *out, int status, struct json_object *body)
 {
@@ -42,11 +44,18 @@ static struct json_object *machine_json(const vs_vmm_spec *s)
 	json_object_object_add(o, "vcpu_count", json_object_new_int((int)s->cpus));
 	json_object_object_add(o, "mem_size_mib", json_object_new_int64((int64_t)(s->mem_size >> 20)));
 	json_object_object_add(o, "smt", json_object_new_boolean(0));
-	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(0));
+	json_object_object_add(o, "track_dirty_pages", json_object_new_boolean(s->track_dirty));
 	return o;
 }
 
-static struct json_object *config_json(const vs_vmm_spec *s)
+static void add_rl(struct json_object *e, const char *key, const vs_rl_cfg *c)
+{
+	struct json_object *j = vs_fc_rate_limiter_json(c);
+	if (j)
+		json_object_object_add(e, key, j);
+}
+
+static struct json_object *config_json(const vs_vmm_spec *s, vs_fc_obs *obs)
 {
 	struct json_object *o = json_object_new_object(), *boot = json_object_new_object();
 	json_object_object_add(boot, "kernel_image_path", json_object_new_string(s->kernel));
@@ -65,6 +74,7 @@ static struct json_object *config_json(const vs_vmm_spec *s)
 			json_object_object_add(e, "path_on_host", json_object_new_string(d->path));
 			json_object_object_add(e, "is_root_device", json_object_new_boolean(d->root));
 			json_object_object_add(e, "is_read_only", json_object_new_boolean(d->readonly));
+			add_rl(e, "rate_limiter", &d->rl);
 			json_object_array_add(drives, e);
 		} else {
 			char mac[18];
@@ -73,12 +83,20 @@ static struct json_object *config_json(const vs_vmm_spec *s)
 			json_object_object_add(e, "iface_id", json_object_new_string(d->id));
 			json_object_object_add(e, "host_dev_name", json_object_new_string(d->path));
 			json_object_object_add(e, "guest_mac", json_object_new_string(mac));
+			add_rl(e, "rx_rate_limiter", &d->rl);
+			add_rl(e, "tx_rate_limiter", &d->tx_rl);
 			json_object_array_add(nets, e);
 		}
 	}
 	json_object_object_add(o, "drives", drives);
 	json_object_object_add(o, "machine-config", machine_json(s));
 	json_object_object_add(o, "network-interfaces", nets);
+	if (s->vsock.on)
+		json_object_object_add(o, "vsock", vs_fc_vsock_json(&s->vsock));
+	if (s->balloon.on)
+		json_object_object_add(o, "balloon", vs_fc_balloon_json(&s->balloon));
+	if (obs && obs->mmds_config)
+		json_object_object_add(o, "mmds-config", json_object_get(obs->mmds_config));
 	return o;
 }
 
@@ -91,7 +109,22 @@ static const char *sub_id(const char *path, const char *prefix)
 	return path + n;
 }
 
-static int action(vs_vmm *m, struct json_object *o, vs_err *err)
+/* GET /balloon and /balloon/statistics: the answer, or NULL with err. */
+static struct json_object *balloon_get(vs_vmm *m, bool stats, vs_err *err)
+{
+	vs_vmm_balloon_stats b;
+	if (vs_vmm_balloon_get(m, &b, err) < 0)
+		return NULL;
+	if (!stats)
+		return vs_fc_balloon_json(&b.cfg);
+	if (!b.cfg.stats_interval_s)
+		return vs_fail(err, VS_EINVAL_CONFIG, "balloon statistics are not enabled (stats_polling_interval_s is 0)"), NULL;
+	if (vs_vmm_state_of(m) == VS_VMM_NOT_STARTED)
+		return vs_fail(err, VS_EINVAL_CONFIG, "balloon statistics: the VM has not started"), NULL;
+	return vs_fc_balloon_stats_json(&b);
+}
+
+static int action(vs_vmm *m, vs_fc_obs *obs, struct json_object *o, vs_err *err)
 {
 	struct json_object *t;
 	if (!json_object_object_get_ex(o, "action_type", &t) || !json_object_is_type(t, json_type_string))
@@ -104,7 +137,8 @@ static int action(vs_vmm *m, struct json_object *o, vs_err *err)
 	if (!strcmp(a, "SendCtrlAltDel"))
 		return vs_vmm_ctrl_alt_del(m, err);
 	if (!strcmp(a, "FlushMetrics"))
-		return vs_fail(err, VS_EINVAL_CONFIG, "actions: FlushMetrics is not supported yet (no metrics are configured)");
+		return obs ? vs_fc_flush_metrics(obs, m, err)
+			   : vs_fail(err, VS_EINVAL_CONFIG, "actions: FlushMetrics: no metrics here");
 	return vs_fail(err, VS_EINVAL_CONFIG, "actions: unknown action_type \"%.64s\"", a);
 }
 
@@ -122,8 +156,9 @@ static int vm_state(vs_vmm *m, struct json_object *o, vs_err *err)
 	return vs_fail(err, VS_EINVAL_CONFIG, "vm: unknown state \"%.64s\" (Paused or Resumed)", s);
 }
 
-void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_fc_reply *out)
+static void route(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_fc_reply *out)
 {
+	vs_fc_obs *obs = info->obs;
 	const char *p = req->path;
 	vs_err err = {0};
 	memset(out, 0, sizeof(*out));
@@ -144,7 +179,16 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 		} else if (!strcmp(p, "/machine-config")) {
 			o = machine_json(s);
 		} else if (!strcmp(p, "/vm/config")) {
-			o = config_json(s);
+			o = config_json(s, obs);
+		} else if (!strcmp(p, "/mmds") && obs) {
+			o = vs_fc_mmds_get(obs);
+		} else if (!strcmp(p, "/balloon") || !strcmp(p, "/balloon/statistics")) {
+			o = balloon_get(m, !strcmp(p, "/balloon/statistics"), &err);
+			if (!o) {
+				free(s);
+				fault_err(out, &err);
+				return;
+			}
 		} else if (!strcmp(p, "/version")) {
 			o = json_object_new_object();
 			json_object_object_add(o, "firecracker_version", json_object_new_string(info->version));
@@ -160,9 +204,14 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 	const char *id;
 	int r = 1; /* 1: no such route */
 	bool put = req->method == VS_HTTP_PUT, patch = req->method == VS_HTTP_PATCH;
-	bool known = (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/machine-config") || !strcmp(p, "/actions") ||
-			      sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
-		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/machine-config")));
+	bool with_obs = obs && (!strcmp(p, "/mmds") || (put && (!strcmp(p, "/logger") || !strcmp(p, "/metrics") ||
+								    !strcmp(p, "/mmds/config"))));
+	bool known = with_obs ||
+		     ((put || patch) && (!strcmp(p, "/machine-config") || !strcmp(p, "/balloon") ||
+					 sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
+		     (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/actions") || !strcmp(p, "/vsock") ||
+			      !strcmp(p, "/snapshot/create") || !strcmp(p, "/snapshot/load"))) ||
+		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/balloon/statistics")));
 	if (!known) {
 		fault(out, "Invalid request method and/or path");
 		return;
@@ -176,16 +225,53 @@ void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 	else if (!strcmp(p, "/machine-config"))
 		r = vs_fc_machine_config(m, body, patch, &err);
 	else if (put && !strcmp(p, "/actions"))
-		r = action(m, body, &err);
-	else if (put && (id = sub_id(p, "/drives/")))
-		r = vs_fc_drive(m, id, body, &err);
-	else if (put && (id = sub_id(p, "/network-interfaces/")))
-		r = vs_fc_net(m, id, body, &err);
+		r = action(m, obs, body, &err);
+	else if ((id = sub_id(p, "/drives/")))
+		r = put ? vs_fc_drive(m, id, body, &err) : vs_fc_drive_patch(m, id, body, &err);
+	else if ((id = sub_id(p, "/network-interfaces/")))
+		r = put ? vs_fc_net(m, id, body, &err) : vs_fc_net_patch(m, id, body, &err);
+	else if (!strcmp(p, "/logger"))
+		r = vs_fc_logger(obs, body, &err);
+	else if (!strcmp(p, "/metrics"))
+		r = vs_fc_metrics(obs, body, &err);
+	else if (!strcmp(p, "/mmds"))
+		r = vs_fc_mmds_put(obs, body, patch, &err);
+	else if (!strcmp(p, "/mmds/config"))
+		r = vs_fc_mmds_config(obs, m, body, &err);
 	else if (patch && !strcmp(p, "/vm"))
 		r = vm_state(m, body, &err);
+	else if (put && !strcmp(p, "/vsock"))
+		r = vs_fc_vsock(m, body, &err);
+	else if (put && !strcmp(p, "/balloon"))
+		r = vs_fc_balloon(m, body, &err);
+	else if (patch && !strcmp(p, "/balloon"))
+		r = vs_fc_balloon_patch(m, body, &err);
+	else if (patch && !strcmp(p, "/balloon/statistics"))
+		r = vs_fc_balloon_stats_patch(m, body, &err);
+	else if (put && !strcmp(p, "/snapshot/create"))
+		r = vs_fc_snapshot_create(m, body, &err);
+	else if (put && !strcmp(p, "/snapshot/load"))
+		r = vs_fc_snapshot_load(m, body, &err);
 	json_object_put(body);
 	if (r == 0)
 		reply(out, 204, NULL);
 	else
 		fault_err(out, &err);
+}
+
+/* Every request is counted for the metrics and logged as Firecracker does
+ * (method and path at Info, the body at Debug, a refusal at Error). */
+void vs_fc_handle(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_fc_reply *out)
+{
+	vs_fc_obs *obs = info->obs;
+	const char *meth = req->method == VS_HTTP_GET ? "Get" : req->method == VS_HTTP_PUT ? "Put" : "Patch";
+	VS_FC_LOG(obs, VS_FC_LOG_INFO, "The API server received a %s request on \"%s\".", meth, req->path);
+	if (req->body_len)
+		VS_FC_LOG(obs, VS_FC_LOG_DEBUG, "Request body: %.*s", (int)(req->body_len > 1024 ? 1024 : req->body_len),
+			  req->body);
+	route(m, info, req, out);
+	vs_fc_count_request(obs, req->method, req->path, out->status >= 400);
+	if (out->status >= 400)
+		VS_FC_LOG(obs, VS_FC_LOG_ERROR, "Received Error. Status code: %d. Message: %s", out->status,
+			  out->body ? out->body : "");
 }

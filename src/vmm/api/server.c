@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/api/obs.h"
 #include "vmm/jail.h"
 
 #define BUF_MAX (VS_HTTP_MAX_HEADER + VS_HTTP_MAX_BODY)
@@ -86,10 +87,13 @@ static void serve(vs_api_server *s, int fd)
 		if (have == sizeof(s->buf))
 			return; /* cannot happen: the parser refuses before */
 		struct pollfd p[2] = {{fd, POLLIN, 0}, {s->quit_efd, POLLIN, 0}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, vs_fc_obs_timeout_ms(s->info.obs)) < 0 && errno != EINTR)
 			return;
+		vs_fc_obs_tick(s->info.obs, s->m);
 		if (p[1].revents)
 			return;
+		if (!p[0].revents)
+			continue;
 		ssize_t got = read(fd, s->buf + have, sizeof(s->buf) - have);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -108,8 +112,10 @@ static void *api_thread(void *arg)
 		return NULL;
 	for (;;) {
 		struct pollfd p[2] = {{s->lfd, POLLIN, 0}, {s->quit_efd, POLLIN, 0}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		/* Wakes for the periodic metrics flush too. */
+		if (poll(p, 2, vs_fc_obs_timeout_ms(s->info.obs)) < 0 && errno != EINTR)
 			break;
+		vs_fc_obs_tick(s->info.obs, s->m);
 		if (p[1].revents)
 			break;
 		if (!(p[0].revents & POLLIN))
@@ -132,6 +138,11 @@ vs_api_server *vs_api_listen(const char *path, vs_vmm *m, const vs_fc_info *info
 	}
 	s->m = m;
 	s->info = *info;
+	if (!(s->info.obs = vs_fc_obs_new(info->id))) {
+		free(s);
+		vs_fail(err, ENOMEM, "allocate the API server");
+		return NULL;
+	}
 	s->jail = jail;
 	sem_init(&s->ready, 0, 0);
 	s->lfd = s->quit_efd = -1;
@@ -181,6 +192,7 @@ fail:
 	if (s->path[0])
 		unlink(s->path);
 	sem_destroy(&s->ready);
+	vs_fc_obs_free(s->info.obs, NULL);
 	free(s);
 	return NULL;
 }
@@ -197,5 +209,6 @@ void vs_api_close(vs_api_server *s, bool remove)
 	if (remove)
 		unlink(s->path);
 	sem_destroy(&s->ready);
+	vs_fc_obs_free(s->info.obs, s->m); /* a last metrics line, as Firecracker writes at exit */
 	free(s);
 }

@@ -54,3 +54,15 @@ int vs_acpi_pm_add(vs_acpi_pm *pm, vs_vm *vm, vs_err *err)
 			       .write = pm_write, .opaque = pm};
 	return vs_bus_register(&vm->pio, &pm->dev, err);
 }
+
+void vs_acpi_pm_save(const vs_acpi_pm *pm, vs_snap_acpi_pm *o)
+{
+	*o = (vs_snap_acpi_pm){.sts = pm->sts, .en = pm->en, .cnt = pm->cnt};
+}
+
+void vs_acpi_pm_restore(vs_acpi_pm *pm, const vs_snap_acpi_pm *o)
+{
+	pm->sts = o->sts;
+	pm->en = o->en;
+	pm->cnt = o->cnt & (uint16_t)~CNT_SLP_EN;
+}

@@ -161,3 +161,24 @@ int vs_i8042_add(vs_i8042 *k, vs_vm *vm, vs_err *err)
 		return -1;
 	return 0;
 }
+
+void vs_i8042_save(vs_i8042 *k, vs_snap_i8042 *o)
+{
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&k->mu);
+	o->ctr = k->ctr;
+	o->out_len = (uint8_t)k->out_len;
+	o->pending_cmd = k->pending_cmd;
+	memcpy(o->out, k->out, sizeof(o->out));
+	pthread_mutex_unlock(&k->mu);
+}
+
+void vs_i8042_restore(vs_i8042 *k, const vs_snap_i8042 *o)
+{
+	pthread_mutex_lock(&k->mu);
+	k->ctr = o->ctr;
+	k->out_len = o->out_len > sizeof(k->out) ? sizeof(k->out) : o->out_len;
+	k->pending_cmd = o->pending_cmd;
+	memcpy(k->out, o->out, sizeof(k->out));
+	pthread_mutex_unlock(&k->mu);
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "vmm/snapfile.h"
 #include "vmm/vm.h"
 
 /* i8042 keyboard controller at 0x60/0x64: enough of the controller for
@@ -24,6 +25,8 @@ int vs_i8042_add(vs_i8042 *k, vs_vm *vm, vs_err *err);
 /* Press Ctrl, Alt and Del (scan code set 2, as Firecracker sends them) and
  * raise IRQ 1 if the guest enabled keyboard interrupts. */
 void vs_i8042_ctrl_alt_del(vs_i8042 *k);
+void vs_i8042_save(vs_i8042 *k, vs_snap_i8042 *out);
+void vs_i8042_restore(vs_i8042 *k, const vs_snap_i8042 *in); /* checked by vs_snap_read_i8042 */
 
 /* ACPI PM1a event (4 ports) + control (2 ports) at VS_ACPI_PM_PORT.
  * Writing SLP_EN with SLP_TYP = VS_ACPI_S5_TYP -> VS_STOP_POWEROFF. */
@@ -34,6 +37,8 @@ typedef struct vs_acpi_pm {
 	uint16_t sts, en, cnt;
 } vs_acpi_pm;
 int vs_acpi_pm_add(vs_acpi_pm *pm, vs_vm *vm, vs_err *err);
+void vs_acpi_pm_save(const vs_acpi_pm *pm, vs_snap_acpi_pm *out);
+void vs_acpi_pm_restore(vs_acpi_pm *pm, const vs_snap_acpi_pm *in);
 
 /* pvpanic (QEMU0001) at VS_PVPANIC_PORT: the guest writes bit 0 when it
  * panics; the VMM records it (vs_pvpanic.panicked). */
@@ -44,6 +49,8 @@ typedef struct vs_pvpanic {
 	void *opaque;
 } vs_pvpanic;
 int vs_pvpanic_add(vs_pvpanic *p, vs_bus *pio, void (*on_panic)(void *), void *opaque, vs_err *err);
+void vs_pvpanic_save(vs_pvpanic *p, vs_snap_pvpanic *out);
+void vs_pvpanic_restore(vs_pvpanic *p, const vs_snap_pvpanic *in);
 
 /* Ring-3 test guests only: a byte written to VS_DEBUG_EXIT_PORT ends the
  * run with that exit status. */

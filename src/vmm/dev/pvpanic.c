@@ -34,3 +34,14 @@ int vs_pvpanic_add(vs_pvpanic *p, vs_bus *pio, void (*on_panic)(void *), void *o
 			      .write = pv_write, .opaque = p};
 	return vs_bus_register(pio, &p->dev, err);
 }
+
+void vs_pvpanic_save(vs_pvpanic *p, vs_snap_pvpanic *o)
+{
+	*o = (vs_snap_pvpanic){.panicked = (uint32_t)atomic_load(&p->panicked)};
+}
+
+/* A guest that had panicked stays so (its banner has been seen before). */
+void vs_pvpanic_restore(vs_pvpanic *p, const vs_snap_pvpanic *o)
+{
+	atomic_store(&p->panicked, o->panicked ? 1 : 0);
+}

@@ -200,3 +200,26 @@ size_t vs_serial_input(vs_serial *s, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
+
+void vs_serial_save(vs_serial *s, vs_snap_serial *o)
+{
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&s->lock);
+	*o = (vs_snap_serial){.ier = s->ier, .lcr = s->lcr, .mcr = s->mcr, .scr = s->scr, .dll = s->dll,
+			      .dlm = s->dlm, .fcr = s->fcr, .lsr_err = s->lsr_err,
+			      .thre_pending = (uint8_t)!!s->thre_pending, .irq_level = (uint8_t)!!s->irq_level,
+			      .rx_head = (uint8_t)s->rx_head, .rx_len = (uint8_t)s->rx_len};
+	memcpy(o->rx, s->rx, sizeof(o->rx));
+	pthread_mutex_unlock(&s->lock);
+}
+
+void vs_serial_restore(vs_serial *s, const vs_snap_serial *o)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = o->ier, s->lcr = o->lcr, s->mcr = o->mcr, s->scr = o->scr;
+	s->dll = o->dll, s->dlm = o->dlm, s->fcr = o->fcr, s->lsr_err = o->lsr_err;
+	s->thre_pending = o->thre_pending, s->irq_level = o->irq_level;
+	s->rx_head = o->rx_head % VS_SERIAL_FIFO, s->rx_len = o->rx_len > VS_SERIAL_FIFO ? VS_SERIAL_FIFO : o->rx_len;
+	memcpy(s->rx, o->rx, sizeof(s->rx));
+	pthread_mutex_unlock(&s->lock);
+}

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "vmm/bus.h"
+#include "vmm/snapfile.h"
 
 #define VS_SERIAL_FIFO 16
 
@@ -33,5 +34,11 @@ int vs_serial_add(vs_serial *s, vs_bus *pio, uint16_t port, vs_irq irq,
 size_t vs_serial_input(vs_serial *s, const uint8_t *buf, size_t len);
 /* Free room in the receive FIFO. */
 size_t vs_serial_room(vs_serial *s);
+
+/* Snapshot: the registers, pending interrupts and the receive FIFO.
+ * Restore takes a state vs_snap_read_serial checked; the interrupt line
+ * level is restored without driving the line (the irqchip has its own). */
+void vs_serial_save(vs_serial *s, vs_snap_serial *out);
+void vs_serial_restore(vs_serial *s, const vs_snap_serial *in);
 
 #endif

@@ -60,6 +60,8 @@ static void update_irq(vs_vmmio *t)
 
 bool vs_vmmio_running(const vs_vmmio *t)
 {
+	if (t->frozen)
+		return false;
 	uint32_t need = VS_VIRTIO_S_DRIVER_OK | VS_VIRTIO_S_FEATURES_OK;
 	uint32_t bad = VS_VIRTIO_S_NEEDS_RESET | VS_VIRTIO_S_FAILED;
 	return (t->status & need) == need && !(t->status & bad);
@@ -86,6 +88,24 @@ void vs_vmmio_broken(vs_vmmio *t, const vs_err *why)
 	t->status |= VS_VIRTIO_S_NEEDS_RESET;
 	t->isr |= VS_VIRTIO_INT_CONFIG;
 	update_irq(t);
+}
+
+void vs_vmmio_config_changed(vs_vmmio *t)
+{
+	t->config_gen++;
+	if (vs_vmmio_running(t)) {
+		t->isr |= VS_VIRTIO_INT_CONFIG;
+		update_irq(t);
+	}
+}
+
+void vs_virtio_stats_of(vs_virtio_dev *t, vs_dev_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&t->lock);
+	if (t->ops->stats)
+		t->ops->stats(t, out);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void device_reset(vs_vmmio *t)
@@ -273,8 +293,20 @@ static void mmio_read(vs_bus_dev *dev, uint64_t off, void *data, unsigned size)
 static void mmio_write(vs_bus_dev *dev, uint64_t off, const void *data, unsigned size)
 {
 	vs_vmmio *t = dev->opaque;
-	/* Registers are 32-bit only (4.2.2.2); none of our config fields is writable. */
-	if (off >= REG_CONFIG || size != 4 || off % 4)
+	if (off >= REG_CONFIG) {
+		/* Config space: only a device that has writable fields sees the
+		 * write, and only whole, in-range, naturally aligned ones. */
+		uint64_t c = off - REG_CONFIG;
+		if (!t->ops->config_write || (size != 1 && size != 2 && size != 4) || c % size ||
+		    c + size > t->config_len)
+			return;
+		pthread_mutex_lock(&t->lock);
+		t->ops->config_write(t, (unsigned)c, data, size);
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	/* Registers are 32-bit only (4.2.2.2). */
+	if (size != 4 || off % 4)
 		return;
 	uint32_t v;
 	memcpy(&v, data, 4);
@@ -336,6 +368,99 @@ void vs_virtio_destroy_all(vs_bus *mmio)
 	pthread_mutex_unlock(&mmio->lock);
 }
 
+static vs_vmmio *find_at(vs_bus *mmio, uint64_t base)
+{
+	for (unsigned i = 0; i < mmio->n_devs; i++)
+		if (mmio->devs[i]->read == mmio_read && mmio->devs[i]->base == base)
+			return mmio->devs[i]->opaque;
+	return NULL;
+}
+
+void vs_virtio_freeze_all(vs_bus *mmio, bool frozen)
+{
+	pthread_mutex_lock(&mmio->lock);
+	for (unsigned i = 0; i < mmio->n_devs; i++) {
+		if (mmio->devs[i]->read != mmio_read)
+			continue;
+		vs_vmmio *t = mmio->devs[i]->opaque;
+		pthread_mutex_lock(&t->lock);
+		bool was = t->frozen;
+		t->frozen = frozen;
+		/* Thawed: let device threads look at their queues again. */
+		if (was && !frozen && vs_vmmio_running(t) && t->ops->driver_ok)
+			t->ops->driver_ok(t);
+		pthread_mutex_unlock(&t->lock);
+	}
+	pthread_mutex_unlock(&mmio->lock);
+}
+
+int vs_virtio_save(vs_bus *mmio, uint64_t base, vs_snap_virtio *o, vs_err *err)
+{
+	vs_vmmio *t = find_at(mmio, base);
+	if (!t)
+		return vs_fail(err, ENODEV, "snapshot: no virtio device at 0x%" PRIx64, base);
+	memset(o, 0, sizeof(*o));
+	pthread_mutex_lock(&t->lock);
+	o->device_id = t->ops->device_id;
+	o->status = t->status, o->isr = t->isr, o->config_gen = t->config_gen;
+	o->device_features = offered_features(t), o->driver_features = t->driver_features;
+	o->dev_feat_sel = t->dev_feat_sel, o->drv_feat_sel = t->drv_feat_sel, o->queue_sel = t->queue_sel;
+	o->bad_features = t->bad_features, o->irq_level = t->irq_level;
+	o->num_queues = (uint8_t)t->ops->num_queues;
+	for (unsigned i = 0; i < t->ops->num_queues && i < VS_SNAP_MAX_QUEUES; i++) {
+		const vs_vq *q = &t->vqs[i];
+		o->vqs[i] = (vs_snap_vq){.num = q->num, .last_avail = q->last_avail, .used_idx = q->used_idx,
+					 .ready = q->ready, .desc = q->desc_gpa, .avail = q->avail_gpa, .used = q->used_gpa};
+	}
+	if (t->ops->save)
+		o->dev_len = (uint32_t)t->ops->save(t, o->dev, sizeof(o->dev));
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int restore_locked(vs_vmmio *t, const vs_snap_virtio *o, vs_err *err)
+{
+	if (o->device_id != t->ops->device_id || o->num_queues != t->ops->num_queues)
+		return vs_fail(err, EINVAL, "%s: the snapshot has virtio device %u with %u queues here", t->ops->name,
+			       o->device_id, o->num_queues);
+	if (o->driver_features & ~offered_features(t))
+		return vs_fail(err, EINVAL, "%s: the guest uses features 0x%" PRIx64 " the device does not offer now",
+			       t->ops->name, o->driver_features & ~offered_features(t));
+	t->status = o->status, t->isr = o->isr, t->config_gen = o->config_gen;
+	t->driver_features = o->driver_features, t->bad_features = o->bad_features;
+	t->dev_feat_sel = o->dev_feat_sel, t->drv_feat_sel = o->drv_feat_sel, t->queue_sel = o->queue_sel;
+	t->irq_level = o->irq_level;
+	bool indirect = vs_vmmio_has_feature(t, VS_VIRTIO_F_INDIRECT_DESC);
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		const vs_snap_vq *s = &o->vqs[i];
+		vs_vq *q = &t->vqs[i];
+		vs_vq_reset(q);
+		q->num = s->num, q->desc_gpa = s->desc, q->avail_gpa = s->avail, q->used_gpa = s->used;
+		if (!s->ready)
+			continue;
+		if (vs_vq_enable(q, t->mem, VS_VQ_MAX_SIZE, indirect, err) < 0)
+			return vs_wrap(err, "%s: queue %u", t->ops->name, i);
+		q->last_avail = s->last_avail, q->used_idx = s->used_idx;
+	}
+	if (t->ops->restore)
+		return t->ops->restore(t, o->dev, o->dev_len, err);
+	if (o->dev_len)
+		return vs_fail(err, EINVAL, "%s: %u bytes of device state, expected none", t->ops->name, o->dev_len);
+	return 0;
+}
+
+int vs_virtio_restore(vs_bus *mmio, uint64_t base, const vs_snap_virtio *o, vs_err *err)
+{
+	vs_vmmio *t = find_at(mmio, base);
+	if (!t)
+		return vs_fail(err, ENODEV, "restore: no virtio device at 0x%" PRIx64, base);
+	pthread_mutex_lock(&t->lock);
+	t->frozen = true; /* until the VM runs */
+	int r = restore_locked(t, o, err);
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
 int vs_virtio_cmdline(const vs_virtio_env *env, char *buf, size_t len, vs_err *err)
 {
 	int n = snprintf(buf, len, "virtio_mmio.device=4K@0x%" PRIx64 ":%u", env->mmio_base, env->irq.gsi);
@@ -351,7 +476,8 @@ const int *vs_virtio_syscalls(size_t *n)
 		SYS_preadv,    SYS_pwritev,   SYS_fdatasync, SYS_fallocate,     /* virtio-blk */
 		SYS_getrandom,						    /* virtio-rng */
 		SYS_poll,      SYS_ppoll,     SYS_futex,     SYS_ioctl,	    /* RX thread, KVM_IRQ_LINE */
-		SYS_clock_gettime,					    /* log time stamps */
+		SYS_clock_gettime,					    /* log time stamps, rate limiters */
+		SYS_timerfd_settime,					    /* throttled queues */
 		SYS_close,     SYS_madvise,   SYS_munmap,    SYS_exit, SYS_rt_sigprocmask, /* teardown */
 	};
 	*n = sizeof(calls) / sizeof(calls[0]);

@@ -29,7 +29,7 @@
 #define VS_VIRTIO_INT_USED 1
 #define VS_VIRTIO_INT_CONFIG 2
 
-#define VS_VMMIO_MAX_QUEUES 2
+#define VS_VMMIO_MAX_QUEUES 3
 #define VS_VMMIO_CONFIG_MAX 256
 
 typedef struct vs_vmmio vs_vmmio;
@@ -43,8 +43,19 @@ typedef struct vs_vmmio_ops {
 	/* Optional, lock held: after a device reset / when DRIVER_OK is set. */
 	void (*reset)(vs_vmmio *t);
 	void (*driver_ok)(vs_vmmio *t);
+	/* Optional, lock held: the driver wrote size bytes (1, 2 or 4) at
+	 * offset off of the config space. Without it config is read-only. */
+	void (*config_write)(vs_vmmio *t, unsigned off, const void *data, unsigned size);
 	/* Stop threads and free priv and backends. Lock not held. */
 	void (*destroy)(vs_vmmio *t);
+	/* Optional, lock held: add the device's counters to *out. */
+	void (*stats)(vs_vmmio *t, vs_dev_stats *out);
+	/* Snapshots, lock held, both optional: the device's own state beyond
+	 * the transport's (at most VS_SNAP_DEV_STATE_MAX bytes; returns the
+	 * length), and putting it back into a freshly added device once the
+	 * transport and its queues are restored. restore checks what it is given. */
+	size_t (*save)(vs_vmmio *t, uint8_t *buf, size_t cap);
+	int (*restore)(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *err);
 } vs_vmmio_ops;
 
 struct vs_vmmio {
@@ -62,6 +73,7 @@ struct vs_vmmio {
 	bool bad_features; /* driver wrote bits in a feature word we never offer */
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	bool irq_level;
+	bool frozen; /* the VM is paused: device threads leave guest memory alone */
 	vs_vq vqs[VS_VMMIO_MAX_QUEUES];
 	uint8_t config[VS_VMMIO_CONFIG_MAX];
 	unsigned config_len;
@@ -80,6 +92,8 @@ bool vs_vmmio_running(const vs_vmmio *t);
 bool vs_vmmio_has_feature(const vs_vmmio *t, unsigned bit);
 /* Used buffers were added to queue q: interrupt unless the driver said not to. */
 void vs_vmmio_used(vs_vmmio *t, unsigned q);
+/* The config space changed (config_gen bumped; interrupt once running). */
+void vs_vmmio_config_changed(vs_vmmio *t);
 /* The guest broke the protocol: DEVICE_NEEDS_RESET + config interrupt. */
 void vs_vmmio_broken(vs_vmmio *t, const vs_err *why);
 

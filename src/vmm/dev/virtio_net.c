@@ -3,7 +3,11 @@
  * move between the tap and guest buffers with one readv/writev and no
  * copy. TX runs on the notifying vCPU thread; RX has its own thread that
  * polls the tap while the guest has posted buffers and otherwise sleeps
- * until the guest notifies the RX queue. */
+ * until the guest notifies the RX queue. Rate limiters (rx and tx, each
+ * bytes + frames): a TX frame the buckets cannot pay for stays on the ring
+ * and the queue is held; RX is charged after each frame (its size is known
+ * only then) and stops while the bucket is in debt. The RX thread's timer
+ * takes held queues up again; a vCPU never waits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -18,6 +22,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "vmm/dev/devtimer.h"
 #include "vmm/dev/virtio_mmio.h"
 #include "vmm/jail.h"
 
@@ -43,7 +48,11 @@ typedef struct net_dev {
 	int kick; /* eventfd: wakes the RX thread */
 	pthread_t rx_thread;
 	bool thread_started;
-	bool stop; /* under t->lock */
+	bool stop; /* under t->lock, as everything below */
+	vs_ratelimit rx_rl, tx_rl;
+	bool rx_held, tx_held; /* a limiter holds the queue until the timer fires */
+	vs_devtimer timer;
+	vs_dev_stats st;
 	vs_vq_chain rx_chain, tx_chain;
 	struct iovec rx_iov[VS_VQ_MAX_SIZE + 1];
 	uint8_t spill[65536 + NET_HDR_LEN]; /* largest tap frame */
@@ -66,10 +75,20 @@ static bool rx_fill(net_dev *n)
 	vs_vq_chain *c = &n->rx_chain;
 	vs_err err = {0};
 	bool pushed = false, wait_tap = false;
-	if (!vs_vmmio_running(t) || !q->ready)
+	if (!vs_vmmio_running(t) || !q->ready || n->rx_held)
 		return false;
 	unsigned i;
 	for (i = 0; i < RX_BATCH; i++) {
+		if (vs_rl_active(&n->rx_rl)) {
+			uint64_t now = vs_devtimer_now(), wait = vs_rl_wait_ns(&n->rx_rl, 1, 1, now);
+			if (wait) {
+				/* In debt from the frames before: frames wait in the tap. */
+				n->st.rx_throttled++;
+				n->rx_held = true;
+				vs_devtimer_arm(&n->timer, vs_rl_wake_ns(&n->rx_rl, 1, 1, now));
+				break;
+			}
+		}
 		int got = vs_vq_pop(q, c, &err);
 		if (got < 0)
 			vs_vmmio_broken(t, &err);
@@ -101,6 +120,10 @@ static bool rx_fill(net_dev *n)
 		vs_iov_from_buf(c->iov + c->n_out, c->n_in, NET_HDR_NUM_BUFFERS_OFF, &one, sizeof(one));
 		vs_vq_push(q, c->head, (uint32_t)r);
 		pushed = true;
+		n->st.rx_bytes += (uint64_t)r - NET_HDR_LEN;
+		n->st.rx_packets++;
+		if (vs_rl_active(&n->rx_rl)) /* the frame is in: pay for it, in debt if need be */
+			vs_rl_charge(&n->rx_rl, (uint64_t)r - NET_HDR_LEN, 1, vs_devtimer_now());
 	}
 	if (i == RX_BATCH)
 		wait_tap = true; /* batch used up; more may be waiting, poll again */
@@ -108,6 +131,8 @@ static bool rx_fill(net_dev *n)
 		vs_vmmio_used(t, RX_Q);
 	return wait_tap;
 }
+
+static void tx_flush(net_dev *n);
 
 static void *rx_loop(void *arg)
 {
@@ -123,9 +148,10 @@ static void *rx_loop(void *arg)
 			return NULL;
 	}
 	for (;;) {
-		struct pollfd p[2] = {{.fd = n->kick, .events = POLLIN},
-				      {.fd = wait_tap ? n->tap : -1, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		struct pollfd p[3] = {{.fd = n->kick, .events = POLLIN},
+				      {.fd = wait_tap ? n->tap : -1, .events = POLLIN},
+				      {.fd = n->timer.fd, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN) {
 			uint64_t v;
@@ -134,6 +160,12 @@ static void *rx_loop(void *arg)
 		}
 		pthread_mutex_lock(&n->t->lock);
 		bool stop = n->stop;
+		if (!stop && (p[2].revents & POLLIN) && vs_devtimer_fired(&n->timer)) {
+			bool tx = n->tx_held;
+			n->rx_held = n->tx_held = false;
+			if (tx)
+				tx_flush(n);
+		}
 		if (!stop)
 			wait_tap = rx_fill(n);
 		pthread_mutex_unlock(&n->t->lock);
@@ -149,14 +181,29 @@ static void tx_flush(net_dev *n)
 	vs_vq *q = &t->vqs[TX_Q];
 	vs_vq_chain *c = &n->tx_chain;
 	vs_err err = {0};
-	int got;
+	int got = 0;
 	bool pushed = false;
-	while ((got = vs_vq_pop(q, c, &err)) > 0) {
+	if (!vs_vmmio_running(t) || !q->ready)
+		return;
+	while (!n->tx_held && (got = vs_vq_pop(q, c, &err)) > 0) {
 		/* Header + frame, all device-readable; anything else is dropped.
 		 * A failed write (tap down, queue full) drops the frame, like a wire. */
 		if (!c->n_in && c->out_len > NET_HDR_LEN) {
+			uint64_t len = c->out_len - NET_HDR_LEN, now = vs_devtimer_now();
+			if (vs_rl_active(&n->tx_rl) && !vs_rl_consume(&n->tx_rl, len, 1, now)) {
+				vs_vq_unpop(q);
+				n->tx_held = true;
+				n->st.tx_throttled++;
+				vs_devtimer_arm(&n->timer, vs_rl_wake_ns(&n->tx_rl, len, 1, now));
+				break;
+			}
 			ssize_t r = writev(n->tap, c->iov, (int)c->n_out);
-			(void)r;
+			if (r < 0) {
+				n->st.tx_dropped++;
+			} else {
+				n->st.tx_bytes += len;
+				n->st.tx_packets++;
+			}
 		}
 		vs_vq_push(q, c->head, 0);
 		pushed = true;
@@ -171,18 +218,43 @@ static void net_notify(vs_vmmio *t, unsigned q)
 {
 	net_dev *n = t->priv;
 	if (q == TX_Q)
-		tx_flush(n);
+		tx_flush(n); /* returns at once while held: the timer takes it up */
 	else
 		kick_rx(n); /* new RX buffers: let the RX thread look again */
 }
 
 static void net_wake(vs_vmmio *t)
 {
-	kick_rx(t->priv);
+	net_dev *n = t->priv;
+	n->rx_held = n->tx_held = false;
+	kick_rx(n);
+}
+
+static void net_stats(vs_vmmio *t, vs_dev_stats *out)
+{
+	*out = ((net_dev *)t->priv)->st;
+}
+
+int vs_virtio_net_update(vs_virtio_dev *t, const vs_rl_update *rx, const vs_rl_update *tx, vs_err *err)
+{
+	if (t->ops->notify != net_notify)
+		return vs_fail(err, EINVAL, "%s: not a network device", t->ops->name);
+	net_dev *n = t->priv;
+	pthread_mutex_lock(&t->lock);
+	uint64_t now = vs_devtimer_now();
+	if (rx)
+		vs_rl_update_apply(&n->rx_rl, rx, now);
+	if (tx)
+		vs_rl_update_apply(&n->tx_rl, tx, now);
+	if (n->rx_held || n->tx_held) /* take the queues up now under the new limits */
+		vs_devtimer_arm(&n->timer, 1);
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }
 
 static void net_free(net_dev *n)
 {
+	vs_devtimer_close(&n->timer);
 	if (n->tap >= 0)
 		close(n->tap);
 	if (n->kick >= 0)
@@ -211,6 +283,7 @@ static const vs_vmmio_ops net_ops = {
 	.reset = net_wake,
 	.driver_ok = net_wake,
 	.destroy = net_destroy,
+	.stats = net_stats,
 };
 
 static int open_tap(net_dev *n, const char *name, vs_err *err)
@@ -248,14 +321,19 @@ static int start_rx_thread(net_dev *n, vs_err *err)
 	return 0;
 }
 
-int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint8_t mac[6], vs_err *err)
+int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint8_t mac[6], const vs_rl_cfg *rx,
+		      const vs_rl_cfg *tx, vs_virtio_dev **out, vs_err *err)
 {
 	net_dev *n = calloc(1, sizeof(*n));
 	if (!n)
 		return vs_fail(err, ENOMEM, "virtio-net: allocate device");
-	n->tap = n->kick = -1;
+	n->tap = n->kick = n->timer.fd = -1;
 	n->jail = env->jail;
-	if (open_tap(n, tap_name, err) < 0) {
+	vs_rl_cfg none = {0};
+	uint64_t now = vs_devtimer_now();
+	vs_rl_init(&n->rx_rl, rx ? rx : &none, now);
+	vs_rl_init(&n->tx_rl, tx ? tx : &none, now);
+	if (open_tap(n, tap_name, err) < 0 || vs_devtimer_init(&n->timer, err) < 0) {
 		net_free(n);
 		return -1;
 	}
@@ -281,5 +359,7 @@ int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint
 		vs_vmmio_free(t);
 		return -1;
 	}
+	if (out)
+		*out = t;
 	return 0;
 }

@@ -59,6 +59,8 @@ static int add_segment(vs_vq *q, vs_vq_chain *c, const vs_vring_desc *d, unsigne
 		return vs_fail(err, VQ_EBROKEN, "descriptor %u: buffer 0x%llx+0x%x outside guest memory", i,
 			       (unsigned long long)d->addr, d->len);
 	bool writable = d->flags & VS_VRING_DESC_F_WRITE;
+	if (writable) /* the device may write it: a diff snapshot must carry the page */
+		vs_gmem_mark_dirty(q->mem, d->addr, d->len);
 	if (!writable && c->n_in)
 		return vs_fail(err, VQ_EBROKEN, "descriptor %u: device-readable after device-writable", i);
 	uint64_t *total = writable ? &c->in_len : &c->out_len;
@@ -164,6 +166,7 @@ void vs_vq_push(vs_vq *q, uint16_t head, uint32_t len)
 	elem[0] = head;
 	elem[1] = len;
 	q->used_idx++;
+	vs_gmem_mark_dirty(q->mem, q->used_gpa, 6 + 8ull * q->num);
 	/* Release: the element is visible before the index that publishes it. */
 	__atomic_store_n(&q->used[1], q->used_idx, __ATOMIC_RELEASE);
 }

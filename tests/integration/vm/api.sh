@@ -52,7 +52,9 @@ info=$(api GET / | head -1)
 check "GET / names the app and its version" jqt '.app_name == "vessel" and (.vmm_version | length > 0) and (.id | length > 0)' <<<"$info"
 expect_status "InstanceStart without a boot source is refused" 400 PUT /actions '{"action_type": "InstanceStart"}'
 
-# The getting-started sequence (its logger call is left out: PUT /logger is not served yet).
+# The getting-started sequence: logger first, then the machine.
+expect_status "PUT /logger" 204 PUT /logger \
+  "{\"log_path\": \"$TMP/fc.log\", \"level\": \"Debug\", \"show_level\": true, \"show_log_origin\": true}"
 expect_status "PUT /machine-config" 204 PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64, "smt": false}'
 expect_status "PUT /boot-source (ring-3 guest)" 204 PUT /boot-source \
   "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"boot_args\": \"console=ttyS0 reboot=k panic=1 pci=off\", \"vessel_ring3\": true}"
@@ -92,8 +94,8 @@ expect_status "unknown field is refused" 400 PATCH /vm '{"state": "Paused", "whe
 expect_status "unknown state is refused" 400 PATCH /vm '{"state": "Frozen"}'
 expect_status "malformed JSON is refused" 400 PATCH /vm '{"state": '
 expect_status "unknown action is refused" 400 PUT /actions '{"action_type": "Explode"}'
-expect_status "FlushMetrics: not supported yet, says so" 400 PUT /actions '{"action_type": "FlushMetrics"}'
-expect_status "unknown path is refused" 400 PUT /snapshot/create '{"snapshot_path": "x", "mem_file_path": "y"}'
+expect_status "FlushMetrics before PUT /metrics is refused" 400 PUT /actions '{"action_type": "FlushMetrics"}'
+expect_status "unknown path is refused" 400 PUT /no-such-path '{"x": 1}'
 out=$(curl -s --unix-socket "$SOCK" -X PUT -H 'Transfer-Encoding: chunked' --data '{"state": "Paused"}' -w '\n%{http_code}' http://localhost/vm)
 if [ "${out##*$'\n'}" = 400 ] && grep -q chunked <<<"$out"; then ok "chunked request body is refused"; else not_ok "chunked request body is refused ($out)"; fi
 out=$(printf 'PATCH /vm HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 10 python3 -c "
@@ -103,6 +105,8 @@ print(s.recv(4096).decode())" "$SOCK")
 if grep -q '^HTTP/1.1 400' <<<"$out" && grep -q Content-Length <<<"$out"; then ok "a body without Content-Length is refused"
 else not_ok "a body without Content-Length is refused ($out)"; fi
 check "the guest still runs after the bad requests" test "$(state)" = "Running"
+check "the logger file has the requests (level and origin shown)" \
+  grep -qE '^[0-9T:.-]+ \[anonymous-instance:fc_api:INFO:[^]]+:[0-9]+\] The API server received a Put request on "/actions"\.' "$TMP/fc.log"
 
 # SendCtrlAltDel: the ticker sees Del on the i8042 and resets -> exit 0.
 expect_status "PUT /actions SendCtrlAltDel" 204 PUT /actions '{"action_type": "SendCtrlAltDel"}'

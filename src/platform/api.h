@@ -1,0 +1,55 @@
+/* The REST API: one request in, one envelope out (or an event stream).
+ * http.c turns HTTP into a vsd_req and calls vsd_api_route with the
+ * daemon lock held; handlers validate everything before they store or
+ * start anything. */
+#ifndef VSD_API_H
+#define VSD_API_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "platform/vsd.h"
+
+#define VSD_BODY_MAX ((size_t)1 << 20) /* JSON request bodies */
+
+typedef struct vsd_req {
+	const char *method, *path;
+	const char *body;   /* NUL-terminated JSON (may be empty) */
+	size_t body_len;
+	bool body_too_big;  /* more than VSD_BODY_MAX: refused */
+	const char *upload; /* a binary body saved to this file (image import), or NULL */
+	const char *alias;  /* X-Vessel-Alias header of an upload */
+	const char *recursion, *timeout, *types; /* query parameters, NULL if absent */
+	long long uid;      /* peer uid */
+	char summary[256];  /* filled by handlers for the audit log */
+	bool stream;        /* set by /1.0/events: http.c streams events with types */
+	char *text;         /* set by /1.0/metrics: sent as text/plain instead (malloc'd) */
+} vsd_req;
+
+/* Route and handle (lock held). Returns an envelope (never NULL). */
+struct json_object *vsd_api_route(vsd *d, vsd_req *r);
+
+/* Parse a JSON body strictly: one object, nothing after it, keys only
+ * from allowed (NULL-terminated). Pure. */
+int vsd_api_body(const char *body, size_t len, const char *const *allowed, struct json_object **out, vs_err *err);
+/* Keys of obj only from allowed; where names obj in the message. Pure. */
+int vsd_api_keys(struct json_object *obj, const char *where, const char *const *allowed, vs_err *err);
+
+/* Handlers (api_instances.c, api_images.c, api_misc.c). seg: path
+ * segments after /1.0/<collection>, n of them. */
+struct json_object *vsd_api_instances(vsd *d, vsd_req *r, char **seg, int n);
+struct json_object *vsd_api_images(vsd *d, vsd_req *r, char **seg, int n);
+struct json_object *vsd_api_operations(vsd *d, vsd_req *r, char **seg, int n);
+struct json_object *vsd_api_audit(vsd *d, vsd_req *r, char **seg, int n);
+struct json_object *vsd_api_server(vsd *d, vsd_req *r);
+/* POST /1.0/instances/{name}/exec (api_exec.c). */
+struct json_object *vsd_api_exec(vsd *d, vsd_req *r, const char *name);
+/* GET /1.0/metrics (api_metrics.c). */
+struct json_object *vsd_api_metrics(vsd *d, vsd_req *r);
+
+/* An error envelope from a vs_err: VS_EINVAL_CONFIG -> 400, ENOENT -> 404,
+ * EEXIST/EBUSY -> 409, else 500. */
+struct json_object *vsd_api_error(const vs_err *err);
+
+#endif

@@ -1,0 +1,296 @@
+/* virtio memory balloon (virtio 1.2, 5.5). The host sets a target
+ * (num_pages); the guest gives pages back on the inflate queue, and each is
+ * returned to the host at once with madvise(MADV_DONTNEED) (guest RAM is
+ * private anonymous memory: the VMM's RSS falls, and a page the guest
+ * touches again after deflating faults in zeroed). Deflating needs no
+ * host work (F_MUST_TELL_HOST is not offered). With statistics, the device
+ * holds the guest's stats buffer and hands it back every
+ * stats_interval_s seconds (from its own small thread) to get fresh ones.
+ * Inflate/deflate run on the notifying vCPU thread. All guest-visible
+ * state is balloon_state, which holds no pointers. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/dev/virtio_mmio.h"
+#include "vmm/jail.h"
+
+#define VIRTIO_ID_BALLOON 5
+#define F_STATS_VQ 1
+#define F_DEFLATE_ON_OOM 2
+#define INFLATE_Q 0
+#define DEFLATE_Q 1
+#define STATS_Q 2
+#define PAGE 4096ull /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest's page size */
+#define STAT_LEN 10  /* le16 tag, le64 value */
+/* Linux sends 256 PFNs per buffer; a longer one only costs the guest's
+ * own vCPU time, so read no more than this of it. */
+#define MAX_PFNS 4096u
+#define MAX_STATS 64u
+
+struct balloon_config {
+	uint32_t num_pages, actual;
+} __attribute__((packed));
+
+typedef struct balloon_state {
+	uint32_t target_pages, actual_pages;
+	uint32_t stats_interval_s;
+	bool deflate_on_oom, stats_vq;
+	bool stats_held;    /* the device holds the guest's stats buffer */
+	uint16_t stats_head;
+	uint16_t have;
+	uint64_t stats[VS_BALLOON_N_STATS];
+} balloon_state;
+
+struct vs_balloon {
+	vs_vmmio *t;
+	balloon_state st;
+	int kick;
+	pthread_t thread;
+	bool thread_started, stop, jail;
+	vs_vq_chain chain;
+};
+
+static void kick(vs_balloon *b)
+{
+	uint64_t one = 1;
+	ssize_t r = write(b->kick, &one, sizeof(one));
+	(void)r;
+}
+
+/* Give the pages of one inflate buffer back to the host, a run of
+ * contiguous host pages per madvise. PFNs outside guest RAM are skipped. */
+static void release(vs_balloon *b, const vs_vq_chain *c)
+{
+	uint8_t *run = NULL;
+	size_t run_len = 0;
+	uint64_t end = c->out_len < MAX_PFNS * 4ull ? c->out_len : MAX_PFNS * 4ull;
+	for (uint64_t off = 0; off + 4 <= end; off += 4) {
+		uint32_t pfn;
+		vs_iov_to_buf(c->iov, c->n_out, off, &pfn, 4);
+		uint8_t *p = vs_gmem_ptr(b->t->mem, (uint64_t)pfn * PAGE, PAGE, NULL);
+		if (p && run && p == run + run_len) {
+			run_len += PAGE;
+			continue;
+		}
+		if (run)
+			madvise(run, run_len, MADV_DONTNEED);
+		run = p;
+		run_len = p ? PAGE : 0;
+	}
+	if (run)
+		madvise(run, run_len, MADV_DONTNEED);
+}
+
+static void read_stats(vs_balloon *b, const vs_vq_chain *c)
+{
+	uint64_t end = c->out_len < MAX_STATS * STAT_LEN ? c->out_len : MAX_STATS * STAT_LEN;
+	for (uint64_t off = 0; off + STAT_LEN <= end; off += STAT_LEN) {
+		uint8_t raw[STAT_LEN];
+		vs_iov_to_buf(c->iov, c->n_out, off, raw, STAT_LEN);
+		uint16_t tag = (uint16_t)(raw[0] | raw[1] << 8);
+		uint64_t v = 0;
+		for (int i = 9; i >= 2; i--)
+			v = v << 8 | raw[i];
+		if (tag < VS_BALLOON_N_STATS) { /* unknown tags are ignored (5.5.6.3) */
+			b->st.stats[tag] = v;
+			b->st.have |= (uint16_t)(1u << tag);
+		}
+	}
+}
+
+static void balloon_notify(vs_vmmio *t, unsigned qi)
+{
+	vs_balloon *b = t->priv;
+	vs_vq *q = &t->vqs[qi];
+	vs_err err = {0};
+	bool pushed = false;
+	int got;
+	while ((got = vs_vq_pop(q, &b->chain, &err)) > 0) {
+		if (qi == STATS_Q) {
+			if (b->st.stats_held) /* a second buffer: give the old one back */
+				vs_vq_push(q, b->st.stats_head, 0), pushed = true;
+			read_stats(b, &b->chain);
+			b->st.stats_held = true;
+			b->st.stats_head = b->chain.head;
+			continue;
+		}
+		if (qi == INFLATE_Q)
+			release(b, &b->chain);
+		vs_vq_push(q, b->chain.head, 0);
+		pushed = true;
+	}
+	if (pushed)
+		vs_vmmio_used(t, qi);
+	if (got < 0)
+		vs_vmmio_broken(t, &err);
+}
+
+static void balloon_config_write(vs_vmmio *t, unsigned off, const void *data, unsigned size)
+{
+	vs_balloon *b = t->priv;
+	/* Only `actual` is the driver's to write. */
+	if (off != offsetof(struct balloon_config, actual) || size != 4)
+		return;
+	memcpy(&t->config[off], data, 4);
+	memcpy(&b->st.actual_pages, data, 4);
+}
+
+/* Linux posts its first statistics buffer (and may post PFNs) before it
+ * sets DRIVER_OK, when notifications are not taken: look at every queue. */
+static void balloon_driver_ok(vs_vmmio *t)
+{
+	for (unsigned q = 0; q < 3; q++)
+		if (t->vqs[q].ready)
+			balloon_notify(t, q);
+}
+
+static void balloon_reset(vs_vmmio *t)
+{
+	vs_balloon *b = t->priv;
+	b->st.stats_held = false;
+	b->st.actual_pages = 0;
+	memset(&t->config[offsetof(struct balloon_config, actual)], 0, 4);
+}
+
+/* Every interval: hand the stats buffer back so the guest refills it. */
+static void *stats_loop(void *arg)
+{
+	vs_balloon *b = arg;
+	if (b->jail) {
+		size_t nc = 0;
+		const int *calls = vs_virtio_syscalls(&nc);
+		vs_err jerr;
+		if (vs_jail_apply_self(calls, nc, &jerr) < 0)
+			return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&b->t->lock);
+		int timeout = b->st.stats_interval_s ? (int)b->st.stats_interval_s * 1000 : -1;
+		pthread_mutex_unlock(&b->t->lock);
+		struct pollfd p = {.fd = b->kick, .events = POLLIN};
+		int r = poll(&p, 1, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0) {
+			uint64_t v;
+			ssize_t n = read(b->kick, &v, sizeof(v));
+			(void)n;
+		}
+		pthread_mutex_lock(&b->t->lock);
+		bool stop = b->stop;
+		vs_vmmio *t = b->t;
+		if (!stop && r == 0 && b->st.stats_held && vs_vmmio_running(t) && t->vqs[STATS_Q].ready) {
+			b->st.stats_held = false;
+			vs_vq_push(&t->vqs[STATS_Q], b->st.stats_head, 0);
+			vs_vmmio_used(t, STATS_Q);
+		}
+		pthread_mutex_unlock(&b->t->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+static void balloon_destroy(vs_vmmio *t)
+{
+	vs_balloon *b = t->priv;
+	if (b->thread_started) {
+		pthread_mutex_lock(&t->lock);
+		b->stop = true;
+		pthread_mutex_unlock(&t->lock);
+		kick(b);
+		pthread_join(b->thread, NULL);
+	}
+	if (b->kick >= 0)
+		close(b->kick);
+	free(b);
+}
+
+static const vs_vmmio_ops balloon_ops = {
+	.name = "virtio-balloon",
+	.device_id = VIRTIO_ID_BALLOON,
+	.num_queues = 3,
+	.notify = balloon_notify,
+	.reset = balloon_reset,
+	.driver_ok = balloon_driver_ok,
+	.config_write = balloon_config_write,
+	.destroy = balloon_destroy,
+};
+
+void vs_balloon_set_target(vs_balloon *b, uint32_t pages)
+{
+	pthread_mutex_lock(&b->t->lock);
+	b->st.target_pages = pages;
+	memcpy(&b->t->config[offsetof(struct balloon_config, num_pages)], &pages, 4);
+	vs_vmmio_config_changed(b->t);
+	pthread_mutex_unlock(&b->t->lock);
+}
+
+void vs_balloon_set_interval(vs_balloon *b, uint32_t seconds)
+{
+	pthread_mutex_lock(&b->t->lock);
+	b->st.stats_interval_s = seconds;
+	pthread_mutex_unlock(&b->t->lock);
+	kick(b); /* the thread picks up the new period */
+}
+
+void vs_balloon_get(vs_balloon *b, vs_balloon_info *out)
+{
+	pthread_mutex_lock(&b->t->lock);
+	*out = (vs_balloon_info){.target_pages = b->st.target_pages, .actual_pages = b->st.actual_pages,
+				 .stats_interval_s = b->st.stats_interval_s, .have = b->st.have};
+	memcpy(out->stats, b->st.stats, sizeof(out->stats));
+	pthread_mutex_unlock(&b->t->lock);
+}
+
+vs_balloon *vs_virtio_balloon_add(const vs_virtio_env *env, const vs_balloon_config *cfg, vs_err *err)
+{
+	vs_balloon *b = calloc(1, sizeof(*b));
+	if (!b)
+		return vs_fail(err, ENOMEM, "virtio-balloon: allocate device"), NULL;
+	b->jail = env->jail;
+	b->st = (balloon_state){.target_pages = cfg->target_pages, .stats_interval_s = cfg->stats_interval_s,
+				.deflate_on_oom = cfg->deflate_on_oom, .stats_vq = cfg->stats_interval_s > 0};
+	b->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->kick < 0) {
+		int e = errno;
+		free(b);
+		return vs_fail(err, e, "virtio-balloon: create eventfd"), NULL;
+	}
+	vs_vmmio *t = vs_vmmio_new(env, &balloon_ops, b, sizeof(struct balloon_config), err);
+	if (!t) {
+		close(b->kick);
+		free(b);
+		return NULL;
+	}
+	b->t = t;
+	t->device_features = (b->st.stats_vq ? 1ULL << F_STATS_VQ : 0) |
+			     (cfg->deflate_on_oom ? 1ULL << F_DEFLATE_ON_OOM : 0);
+	struct balloon_config c = {.num_pages = cfg->target_pages};
+	memcpy(t->config, &c, sizeof(c));
+	if (b->st.stats_vq) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int rc = pthread_create(&b->thread, NULL, stats_loop, b);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc) {
+			vs_vmmio_free(t);
+			return vs_fail(err, rc, "virtio-balloon: start the statistics thread"), NULL;
+		}
+		b->thread_started = true;
+	}
+	if (vs_vmmio_attach(t, env->mmio, err) < 0) {
+		vs_vmmio_free(t);
+		return NULL;
+	}
+	return b;
+}
