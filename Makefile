@@ -23,17 +23,31 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_COMMON) $(OPT)
 LDFLAGS += $(LDSAN)
 
-LIB_SRCS   := $(sort $(shell find src/base src/oci src/ctr src/vmm src/host -name '*.c' 2>/dev/null))
+LIB_SRCS   := $(sort $(shell find src/base src/oci src/ctr src/vmm src/host src/hybrid -name '*.c' 2>/dev/null))
 CMD_SRCS   := $(sort $(wildcard src/cmd/*.c))
 AGENT_SRCS := $(sort $(wildcard src/agent/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS   := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-unit test-integration demo deps clean fuzz bench asan
-all: $(BUILD)/vessel
+.PHONY: agent-initrd all test test-unit test-integration demo deps clean fuzz bench asan
+all: $(BUILD)/vessel $(BUILD)/vessel-vm $(BUILD)/vessel-agent agent-initrd
+
+# Invoked as vessel-vm, vessel runs containers in microVMs (--isolation vm).
+$(BUILD)/vessel-vm: $(BUILD)/vessel
+	ln -sf vessel $@
+
+# The guest's PID 1 of VM-isolated containers, static like the CLI.
+$(BUILD)/vessel-agent: $(AGENT_OBJS) $(BUILD)/libvessel.a
+	$(CC) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $(AGENT_OBJS) $(BUILD)/libvessel.a $(LIBS) -lpthread
+
+# Its initramfs for the newest /boot kernel (the script skips, saying so,
+# when there is no kernel with modules; it rebuilds only on change).
+agent-initrd: $(BUILD)/vessel-agent
+	@bash scripts/mkinitramfs-agent $(BUILD)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,10 +90,11 @@ demo: deps all
 bench: all
 	bash bench/container-start
 	bash bench/vm-boot
+	bash bench/hybrid-start
 
 # libFuzzer build of the config parsers (clang; base/ and oci/ only).
 FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
-fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http
+fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_agent_proto
 
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(wildcard src/base/*.h src/oci/*.h)
 	@mkdir -p $(dir $@)
@@ -95,7 +110,16 @@ build-fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(LIB_SRCS) $(shell find src -name 
 		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) -ljson-c -lseccomp -lpthread
 
+# What a guest agent sends the host: the protocol's choke point and the
+# host's session (no VMM needed).
+AGENT_FUZZ_SRCS := src/hybrid/proto.c src/hybrid/session.c src/base/error.c
+build-fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c $(AGENT_FUZZ_SRCS) $(wildcard src/hybrid/*.h src/base/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^)
+
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)

@@ -12,6 +12,8 @@ typedef struct vs_global {
 	bool debug;
 	bool systemd_cgroup;
 	const char *rootless;    /* "auto" | "true" | "false" */
+	const char *isolation;   /* "container" | "vm" (--isolation; "vm" when invoked as vessel-vm) */
+	const char *argv0;       /* to find the agent's initramfs next to the binary */
 } vs_global;
 
 #define VS_CMD(name) int cmd_##name(vs_global *g, int argc, char **argv)
@@ -37,6 +39,16 @@ VS_CMD(restore);
 /* microVM engine (src/cmd/vm.c, check.c) */
 VS_CMD(vm);
 VS_CMD(check);
+
+/* `run` of a VM-isolated container (src/cmd/hybrid.c); flags from run's. */
+typedef struct vs_vm_flags {
+	const char *kernel, *initrd, *memory;
+	long cpus;
+} vs_vm_flags;
+int vs_cmd_hybrid_run(vs_global *g, const char *id, const char *bundle, const vs_vm_flags *vf);
+/* The bundle asks for VM isolation (annotation io.vessel.isolation: vm). */
+struct vs_config;
+bool vs_cmd_wants_vm(const vs_global *g, const struct vs_config *cfg);
 
 /* Print err the way runc does for the configured log format; returns 1. */
 struct vs_err;

@@ -49,7 +49,7 @@ static const char usage_text[] =
 
 /* SIZE: a number with an optional K, M, G or T suffix (KiB.. TiB; "MB" and
  * "MiB" spellings too); a bare number means MiB. Returns a reason on error. */
-static const char *parse_size(const char *s, uint64_t *out)
+const char *vs_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -308,7 +308,7 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		goto out;
 	}
 	uint64_t mem = 0;
-	const char *bad = parse_size(f.memory, &mem);
+	const char *bad = vs_parse_size(f.memory, &mem);
 	char what[64];
 	vs_err err = {0};
 	snprintf(what, sizeof(what), "--memory %.40s", f.memory);

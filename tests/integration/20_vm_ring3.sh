@@ -5,7 +5,8 @@
 # mountinfo and the kernel log), `vm run` explains this host's KVM the same
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
 # (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
-# (vm/api.sh) and, with a Linux guest, vsock and the balloon (vm/devices.sh):
+# (vm/api.sh) and, with a Linux guest, vsock and the balloon (vm/devices.sh)
+# and VM-isolated containers (vm/hybrid.sh):
 # they need a usable
 # /dev/kvm and run directly where there is one (hardware, or PVM, which runs
 # ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
@@ -120,6 +121,7 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
   bash "$ROOT/tests/integration/vm/devices.sh"
+  bash "$ROOT/tests/integration/vm/hybrid.sh"
   exit 0
 fi
 
@@ -170,8 +172,10 @@ if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm 
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
   # A Linux guest needs hardware KVM (PVM runs ring-3 guests only).
-  if [ $kvm_seen = hardware ]; then bash "$ROOT/tests/integration/vm/devices.sh"
-  else not_ok "vsock and balloon with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
+  if [ $kvm_seen = hardware ]; then
+    bash "$ROOT/tests/integration/vm/devices.sh"
+    bash "$ROOT/tests/integration/vm/hybrid.sh"
+  else not_ok "vsock, balloon and VM-isolated containers with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
   exit 0
 fi
 if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
