@@ -23,7 +23,7 @@ CFLAGS  ?=
 CFLAGS  += $(CFLAGS_COMMON) $(OPT)
 LDFLAGS += $(LDSAN)
 
-LIB_SRCS   := $(sort $(shell find src/base src/oci src/ctr src/vmm src/host -name '*.c' 2>/dev/null))
+LIB_SRCS   := $(sort $(shell find src/base src/oci src/ctr src/vmm src/host src/hybrid -name '*.c' 2>/dev/null))
 CMD_SRCS   := $(sort $(wildcard src/cmd/*.c))
 # vesseld: its own front end and archive, so SQLite, libmicrohttpd,
 # libarchive, libcurl and libcrypto never reach the static runtime build/vessel.
@@ -37,10 +37,24 @@ LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_OBJS   := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
 PLAT_OBJS  := $(PLAT_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-unit test-integration demo deps clean fuzz bench asan
-all: $(BUILD)/vessel $(BUILD)/vesseld
+.PHONY: agent-initrd all test test-unit test-integration demo deps clean fuzz bench asan
+all: $(BUILD)/vessel $(BUILD)/vesseld $(BUILD)/vessel-vm $(BUILD)/vessel-agent agent-initrd
+
+# Invoked as vessel-vm, vessel runs containers in microVMs (--isolation vm).
+$(BUILD)/vessel-vm: $(BUILD)/vessel
+	ln -sf vessel $@
+
+# The guest's PID 1 of VM-isolated containers, static like the CLI.
+$(BUILD)/vessel-agent: $(AGENT_OBJS) $(BUILD)/libvessel.a
+	$(CC) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $(AGENT_OBJS) $(BUILD)/libvessel.a $(LIBS) -lpthread
+
+# Its initramfs for the newest /boot kernel (the script skips, saying so,
+# when there is no kernel with modules; it rebuilds only on change).
+agent-initrd: $(BUILD)/vessel-agent
+	@bash scripts/mkinitramfs-agent $(BUILD)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -97,10 +111,11 @@ bench: all
 	bash bench/vm-boot
 	bash bench/platform
 	bash bench/vm-snapshot
+	bash bench/hybrid-start
 
 # libFuzzer build of the config parsers (clang; base/ and oci/ only).
 FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
-fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api build-fuzz/fuzz_snapshot
+fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api build-fuzz/fuzz_snapshot build-fuzz/fuzz_agent_proto
 
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(wildcard src/base/*.h src/oci/*.h)
 	@mkdir -p $(dir $@)
@@ -128,8 +143,16 @@ build-fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/vmm/snapfile.c src/base
 	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
 		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^)
+# What a guest agent sends the host: the protocol's choke point and the
+# host's session (no VMM needed).
+AGENT_FUZZ_SRCS := src/hybrid/proto.c src/hybrid/session.c src/base/error.c
+build-fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c $(AGENT_FUZZ_SRCS) $(wildcard src/hybrid/*.h src/base/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^)
 
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(PLAT_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(PLAT_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(AGENT_OBJS:.o=.d)

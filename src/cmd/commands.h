@@ -13,6 +13,8 @@ typedef struct vs_global {
 	bool systemd_cgroup;
 	const char *rootless;    /* "auto" | "true" | "false" */
 	const char *socket;      /* --socket: vesseld's API socket (client group) */
+	const char *isolation;   /* "container" | "vm" (--isolation; "vm" when invoked as vessel-vm) */
+	const char *argv0;       /* to find the agent's initramfs next to the binary */
 } vs_global;
 
 #define VS_CMD(name) int cmd_##name(vs_global *g, int argc, char **argv)
@@ -55,6 +57,16 @@ int vs_client_start(vs_global *g, const char *name, struct vs_err *err);
 int vs_client_exec(vs_global *g, const char *name, int argc, char **argv, struct vs_err *err);
 /* Whether a vesseld socket is named or present (the fallbacks' condition). */
 bool vs_client_wanted(const vs_global *g);
+
+/* `run` of a VM-isolated container (src/cmd/hybrid.c); flags from run's. */
+typedef struct vs_vm_flags {
+	const char *kernel, *initrd, *memory;
+	long cpus;
+} vs_vm_flags;
+int vs_cmd_hybrid_run(vs_global *g, const char *id, const char *bundle, const vs_vm_flags *vf);
+/* The bundle asks for VM isolation (annotation io.vessel.isolation: vm). */
+struct vs_config;
+bool vs_cmd_wants_vm(const vs_global *g, const struct vs_config *cfg);
 
 /* Print err the way runc does for the configured log format; returns 1. */
 struct vs_err;

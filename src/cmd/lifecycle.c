@@ -14,6 +14,7 @@
 #include "cmd/foreground.h"
 #include "cmd/opts.h"
 #include "ctr/container.h"
+#include "oci/config.h"
 
 /* Make *path absolute against the cwd, without requiring it to exist. */
 static int absolute(const char *cmd, const char **path, char *buf, size_t len)
@@ -35,12 +36,14 @@ typedef struct {
 	const char *bundle, *pid_file, *console_socket;
 	bool no_pivot, no_new_keyring, detach, keep, no_subreaper;
 	long preserve_fds;
+	vs_vm_flags vm;
 	char bundle_buf[PATH_MAX], pid_buf[PATH_MAX], sock_buf[PATH_MAX];
 } create_flags;
 
 static int parse_create(const char *cmd, int argc, char **argv, create_flags *f, bool is_run)
 {
 	memset(f, 0, sizeof(*f));
+	f->vm.memory = "256M", f->vm.cpus = 1;
 	vs_opt opts[] = {
 		{"bundle", 'b', OPT_STR, &f->bundle},
 		{"pid-file", 0, OPT_STR, &f->pid_file},
@@ -51,6 +54,10 @@ static int parse_create(const char *cmd, int argc, char **argv, create_flags *f,
 		{is_run ? "detach" : "no-such-flag", 'd', OPT_BOOL, &f->detach},
 		{is_run ? "keep" : "no-such-flag", 0, OPT_BOOL, &f->keep},
 		{"no-subreaper", 0, OPT_BOOL, &f->no_subreaper},
+		{is_run ? "vm-kernel" : "no-such-flag", 0, OPT_STR, &f->vm.kernel},
+		{is_run ? "vm-initrd" : "no-such-flag", 0, OPT_STR, &f->vm.initrd},
+		{is_run ? "vm-memory" : "no-such-flag", 0, OPT_STR, &f->vm.memory},
+		{is_run ? "vm-cpus" : "no-such-flag", 0, OPT_INT, &f->vm.cpus},
 		{0},
 	};
 	int i = vs_opts_parse_id(cmd, argc, argv, opts);
@@ -126,6 +133,21 @@ VS_CMD(run)
 	int i = parse_create("run", argc, argv, &f, true);
 	if (i < 0)
 		return 2;
+	/* VM isolation: asked for by the flag, the name, or the bundle itself. */
+	vs_config *cfg = NULL;
+	bool vm = !strcmp(g->isolation, "vm");
+	if (!vm && vs_config_load(f.bundle, &cfg, NULL) == 0) {
+		vm = vs_cmd_wants_vm(g, cfg);
+		vs_config_free(cfg);
+	}
+	if (vm) {
+		if (f.detach || f.console_socket || f.pid_file) {
+			fprintf(stderr, "vessel run: --detach, --console-socket and --pid-file are not supported with "
+					"VM isolation yet\n");
+			return 2;
+		}
+		return vs_cmd_hybrid_run(g, argv[i], f.bundle, &f.vm);
+	}
 	if (!f.detach && !f.no_subreaper)
 		vs_fg_prepare();
 	vs_create_opts o = {.root = g->root,

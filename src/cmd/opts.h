@@ -30,4 +30,9 @@ int vs_opts_parse(const char *cmd, int argc, char **argv, const vs_opt *opts);
  * or -1 after printing "container id required". */
 int vs_opts_parse_id(const char *cmd, int argc, char **argv, const vs_opt *opts);
 
+/* SIZE: a number with an optional K, M, G or T suffix; a bare number is
+ * MiB (src/cmd/vm.c). NULL on success, else why not. */
+#include <stdint.h>
+const char *vs_parse_size(const char *s, uint64_t *out);
+
 #endif

@@ -59,7 +59,7 @@ static const char usage_text[] =
 
 /* SIZE: a number with an optional K, M, G or T suffix (KiB.. TiB; "MB" and
  * "MiB" spellings too); a bare number means MiB. Returns a reason on error. */
-static const char *parse_size(const char *s, uint64_t *out)
+const char *vs_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -115,7 +115,7 @@ static int parse_rate(const char *s, vs_tbucket_cfg *b)
 	memcpy(tmp, s, n + 1);
 	if (tmp[n - 1] >= '0' && tmp[n - 1] <= '9')
 		strcat(tmp, "B"); /* a bare number is bytes here, not MiB */
-	if (parse_size(tmp, &v) || v == 0 || v / 10 > VS_RL_MAX_TOKENS)
+	if (vs_parse_size(tmp, &v) || v == 0 || v / 10 > VS_RL_MAX_TOKENS)
 		return -1;
 	*b = (vs_tbucket_cfg){.size = v / 10 ? v / 10 : 1, .refill_ms = 100};
 	return 0;
@@ -382,7 +382,7 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		goto out;
 	}
 	uint64_t mem = 0;
-	const char *bad = parse_size(f.memory, &mem);
+	const char *bad = vs_parse_size(f.memory, &mem);
 	char what[64];
 	vs_err err = {0};
 	snprintf(what, sizeof(what), "--memory %.40s", f.memory);

@@ -6,8 +6,9 @@
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
 # (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
 # (vm/api.sh), snapshots (vm/snapshot.sh) and, with a Linux guest, vsock and
-# the balloon (vm/devices.sh) and a guest booted through the API with rate
-# limits, logger and metrics (vm/ratelimit.sh): they need a usable
+# the balloon (vm/devices.sh), a guest booted through the API with rate
+# limits, logger and metrics (vm/ratelimit.sh) and VM-isolated containers
+# (vm/hybrid.sh): they need a usable
 # /dev/kvm and run directly where there is one (hardware, or PVM, which runs
 # ring-3 guests); elsewhere inside the nested test host (tests/vmhost/run:
 # real /dev/kvm on emulated SVM), booted once for all of them, where
@@ -123,6 +124,7 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/snapshot.sh"
   bash "$ROOT/tests/integration/vm/devices.sh"
   bash "$ROOT/tests/integration/vm/ratelimit.sh"
+  bash "$ROOT/tests/integration/vm/hybrid.sh"
   exit 0
 fi
 
@@ -183,7 +185,8 @@ if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm 
   if [ $kvm_seen = hardware ]; then
     bash "$ROOT/tests/integration/vm/devices.sh"
     bash "$ROOT/tests/integration/vm/ratelimit.sh"
-  else not_ok "vsock, balloon and rate limits with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
+    bash "$ROOT/tests/integration/vm/hybrid.sh"
+  else not_ok "vsock, balloon, rate limits and VM-isolated containers with a Linux guest: this /dev/kvm ($kvm_seen) cannot boot Linux; VM_NESTED=1 runs them in the nested test host"; fi
   exit 0
 fi
 if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
