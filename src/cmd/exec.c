@@ -187,7 +187,17 @@ VS_CMD(exec)
 	vs_process proc = {0};
 	if (vs_state_load(g->root, argv[i], &st, &err) < 0) {
 		/* Not a container of --root (where runc fails): a vesseld instance? */
-		if (err.code == ENOENT && !f.process_file && vs_client_wanted(g)) {
+		/* vesseld's exec takes a command only: a runc flag is refused
+		 * rather than dropped (--user would otherwise run as root). */
+		bool plain = !f.process_file && !f.cwd && !f.user && !f.console_socket && !f.pid_file && !f.apparmor &&
+			     !f.label && !f.cgroup && !f.env.n && !f.caps.n && !f.gids.n && !f.tty && !f.detach &&
+			     !f.no_new_privs && !f.preserve_fds;
+		if (err.code == ENOENT && vs_client_wanted(g) && !plain) {
+			fprintf(stderr, "vessel exec: %s: not a container of the runtime; a vesseld instance takes no "
+					"runc exec flags\n", argv[i]);
+			goto out;
+		}
+		if (err.code == ENOENT && plain && vs_client_wanted(g)) {
 			vs_err derr = {0};
 			int code = vs_client_exec(g, argv[i], argc - i - 1, argv + i + 1, &derr);
 			if (code >= 0) {

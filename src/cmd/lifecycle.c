@@ -115,7 +115,13 @@ VS_CMD(start)
 	vs_err err = {0};
 	if (vs_container_start(g->root, argv[i], &err) == 0)
 		return 0;
-	if (err.code == ENOENT && vs_client_wanted(g)) {
+	/* Only when the container does not exist: start also says ENOENT for
+	 * a container of --root whose exec fifo is gone (started already). */
+	vs_state st = {0};
+	vs_err serr = {0};
+	bool absent = err.code == ENOENT && vs_state_load(g->root, argv[i], &st, &serr) < 0 && serr.code == ENOENT;
+	vs_state_clear(&st);
+	if (absent && vs_client_wanted(g)) {
 		vs_err derr = {0};
 		if (vs_client_start(g, argv[i], &derr) == 0)
 			return 0;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,12 @@ static int replace_writable(const load_seg *s, vs_err *err)
 		return vs_fail(err, e, "copy the data segment at %#lx", (unsigned long)s->start);
 	}
 #if defined(__x86_64__)
+	/* A signal handler run inside the window would find its data zeroed. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	refill_in_place(s->start, len, self, &copy, &seg);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	munmap(tmp, len);
 #else
 	if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)s->start) == MAP_FAILED) {

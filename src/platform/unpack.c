@@ -51,31 +51,61 @@ static int resolve(int root, const char *path, int flags)
 	return (int)syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof(how));
 }
 
-/* Open the directory rel (created as needed, each step resolved in root). */
+/* Deeper trees are refused: each level costs a resolve, and no real image
+ * nests this far. */
+#define MAX_DEPTH 256
+
+/* Open the directory rel (created as needed, each step resolved in root),
+ * one component at a time: a loop, so a hostile archive's depth costs no
+ * stack. */
 static int open_dir(int root, const char *rel, vs_err *err)
 {
 	int fd = resolve(root, rel, O_PATH | O_DIRECTORY);
 	if (fd >= 0 || errno != ENOENT)
 		return fd >= 0 ? fd : vs_fail(err, errno, "archive entry directory %.200s", rel);
-	char parent[4096];
-	snprintf(parent, sizeof(parent), "%s", rel);
-	char *slash = strrchr(parent, '/');
-	const char *base = slash ? slash + 1 : parent;
-	if (slash)
-		*slash = '\0';
-	int pfd = open_dir(root, slash ? parent : "", err);
+	char path[4096];
+	size_t len = strlen(rel);
+	if (len >= sizeof(path))
+		return vs_fail(err, ENAMETOOLONG, "archive entry directory %.200s", rel);
+	memcpy(path, rel, len + 1);
+	unsigned depth = 1;
+	for (size_t i = 0; i < len; i++)
+		depth += path[i] == '/';
+	if (depth > MAX_DEPTH)
+		return vs_fail(err, VS_EINVAL_CONFIG, "archive entry directory %.200s: more than %d levels deep", rel,
+			       MAX_DEPTH);
+	int pfd = resolve(root, "", O_PATH | O_DIRECTORY);
 	if (pfd < 0)
-		return -1;
-	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST) {
+		return vs_fail(err, errno, "archive root");
+	for (size_t i = 0; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char saved = path[i];
+		path[i] = '\0';
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		fd = resolve(root, path, O_PATH | O_DIRECTORY);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(pfd);
+				return vs_fail(err, e, "mkdir %.200s", path);
+			}
+			fd = resolve(root, path, O_PATH | O_DIRECTORY);
+			if (fd < 0 && errno == ENOENT) {
+				close(pfd);
+				return vs_fail(err, VS_EINVAL_CONFIG,
+					       "archive entry directory %.200s: a symlink leading out of the tree", rel);
+			}
+		}
 		int e = errno;
 		close(pfd);
-		return vs_fail(err, e, "mkdir %.200s", rel);
+		if (fd < 0)
+			return vs_fail(err, e, "archive entry directory %.200s", path);
+		pfd = fd;
+		path[i] = saved;
 	}
-	close(pfd);
-	fd = resolve(root, rel, O_PATH | O_DIRECTORY);
-	if (fd < 0 && errno == ENOENT)
-		return vs_fail(err, VS_EINVAL_CONFIG, "archive entry directory %.200s: a symlink leading out of the tree", rel);
-	return fd >= 0 ? fd : vs_fail(err, errno, "archive entry directory %.200s", rel);
+	return pfd;
 }
 
 /* Make room for a new entry named base in pfd (tar: a later member replaces). */

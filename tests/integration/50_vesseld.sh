@@ -159,11 +159,13 @@ mk("absolute", [f("/tmp/evil-absolute")])
 mk("symlink", [link("escape", f"{t}/outside"), f("escape/pwned")])
 mk("device", [f("ok"), dev("dev/null")])
 mk("hardlink", [f("ok"), link("pw", "../../../../etc/passwd", tarfile.LNKTYPE)])
+# 2000 levels: a recursive directory walk would overflow the stack.
+mk("deep", [f("a/" * 2000 + "f")])
 PY
 head -c 4096 /dev/urandom > "$TMP/corrupt.tar"
 head -c 10000 "$TMP/bb.tar" > "$TMP/truncated.tar"
 layers_before=$(ls "$R/layers" | sort | tr '\n' ' ')
-for t in zipslip:leaves absolute:absolute symlink:escape device:device hardlink:leaves corrupt:archive truncated:archive; do
+for t in zipslip:leaves absolute:absolute symlink:escape device:device hardlink:leaves deep:levels corrupt:archive truncated:archive; do
   name=${t%%:*} want=${t#*:}
   env=$(api -X POST --data-binary @"$TMP/$name.tar" http://v/1.0/images)
   op=$(wait_op "$env")
@@ -198,6 +200,9 @@ check "creating a second instance of the same name is refused" bash -c "! '$VESS
 out=$("$VESSEL" exec web -- sh -c 'echo out; hostname; echo err >&2; exit 7' 2>"$TMP/exec.err"); rc=$?
 check "vessel exec NAME -- CMD runs in the instance (stdout, its hostname, exit 7)" \
   [ "$out" = "$(printf 'out\nweb')" ] && [ "$rc" = 7 ] && [ "$(cat "$TMP/exec.err")" = err ]
+out=$("$VESSEL" exec --user 1000 web id 2>&1); rc=$?
+check "vessel exec with a runc flag on a vesseld instance is refused, not run as root ($rc: $out)" \
+  bash -c "[ $rc != 0 ] && grep -q 'takes no runc exec flags' <<<'$out'"
 env=$(api -X POST -d '{"command":["cat","/proc/1/cmdline"],"environment":{"A":"b"}}' http://v/1.0/instances/web/exec)
 check "POST /exec returns the output in the operation" \
   jqok '.metadata.return == 0 and (.metadata.output["1"] | startswith("sleep"))' <<<"$(wait_op "$env")"

@@ -2,6 +2,7 @@
  * (--ensure, --exec-sealed KIND, --ro-overlay DIR) that gets itself running
  * from some image and then reports, with --report, what it is running from;
  * the parent asserts on that one line. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -47,16 +48,20 @@ static int report(char **argv)
 		fstatfs(rfd, &sf);
 	/* No mapping may still be of the host binary either (/proc/PID/map_files
 	 * would reach it): the switch without execve remaps every segment. */
+	/* By identity, not by name: an overlay view's mappings read "/vessel". */
 	int maps_self = 0;
-	FILE *maps = fopen("/proc/self/maps", "re");
-	char line[4400];
-	size_t sl = strlen(self);
-	while (maps && fgets(line, sizeof(line), maps)) {
-		size_t ll = strcspn(line, "\n");
-		maps_self += ll >= sl + 1 && line[ll - sl - 1] == ' ' && !strncmp(line + ll - sl, self, sl);
+	struct stat host;
+	DIR *mf = opendir("/proc/self/map_files");
+	struct dirent *de;
+	while (mf && stat(self, &host) == 0 && (de = readdir(mf))) {
+		char p[300];
+		struct stat st;
+		snprintf(p, sizeof(p), "/proc/self/map_files/%s", de->d_name);
+		maps_self += de->d_name[0] != '.' && stat(p, &st) == 0 && st.st_dev == host.st_dev &&
+			     st.st_ino == host.st_ino;
 	}
-	if (maps)
-		fclose(maps);
+	if (mf)
+		closedir(mf);
 	printf("exe=%s kind=%d write_open_errno=%d overlay=%d seal_locked=%d maps_self=%d reexec=%d argv=%s env=%s\n",
 	       exe, (int)vs_sealed_kind(), open_errno, sf.f_type == OVERLAYFS_SUPER_MAGIC, seal_locked, maps_self,
 	       reexecuted, argv[2] ? argv[2] : "", getenv("VESSEL_CLONE_TEST") ?: "");
@@ -273,6 +278,16 @@ static void test_mounted_ro_overlay_is_not_sealed(void **state)
 	assert_non_null(strstr(out, "kind=0 write_open_errno=30 overlay=1 "));
 }
 
+/* The probe itself: unsealed, it does see the host binary's mappings. */
+static void test_report_sees_unsealed_mappings(void **state)
+{
+	(void)state;
+	char *const args[] = {"test_cloned_binary", "--report", "marker-arg", NULL};
+	char *out = run_self(args);
+	if (strstr(out, " maps_self=0 "))
+		fail_msg("an unsealed run reports no mapping of %s: %s", self, out);
+}
+
 static void test_plain_binary_is_not_cloned(void **state)
 {
 	(void)state;
@@ -296,6 +311,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_switch_to_overlay),
 		cmocka_unit_test(test_mounted_ro_overlay_is_not_sealed),
 		cmocka_unit_test(test_plain_binary_is_not_cloned),
+		cmocka_unit_test(test_report_sees_unsealed_mappings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,6 +112,15 @@ static void blk_reset(vs_vmmio *t)
 	((blk_dev *)t->priv)->held = false;
 }
 
+/* Driver ready, or the VM resumed (pause, restore): a request left on the
+ * ring while frozen, or held by a timer that fired meanwhile, goes now. */
+static void blk_wake(vs_vmmio *t)
+{
+	blk_dev *b = t->priv;
+	b->held = false;
+	blk_process(b);
+}
+
 static void blk_stats(vs_vmmio *t, vs_dev_stats *out)
 {
 	*out = ((blk_dev *)t->priv)->st;
@@ -210,6 +219,7 @@ static const vs_vmmio_ops blk_ops = {
 	.num_queues = 1,
 	.notify = blk_notify,
 	.reset = blk_reset,
+	.driver_ok = blk_wake,
 	.destroy = blk_destroy,
 	.stats = blk_stats,
 	.save = blk_save,

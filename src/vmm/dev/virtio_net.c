@@ -228,6 +228,7 @@ static void net_wake(vs_vmmio *t)
 	net_dev *n = t->priv;
 	n->rx_held = n->tx_held = false;
 	kick_rx(n);
+	tx_flush(n); /* a guest with a full TX ring does not notify again */
 }
 
 static void net_stats(vs_vmmio *t, vs_dev_stats *out)

@@ -74,6 +74,10 @@ static void tx_one(vsock_dev *v, const vs_vq_chain *c)
 		return;
 	struct iovec data[VS_VQ_MAX_SIZE];
 	int n = vs_iov_slice(c->iov, c->n_out, VS_VSOCK_HDR_LEN, h.len, data, VS_VQ_MAX_SIZE);
+	if (n < 0 && h.len) { /* the data cannot be named: never pass on what was not read */
+		vs_vsock_host_rst(&v->h, &h);
+		return;
+	}
 	vs_vsock_host_packet(&v->h, &h, data, n < 0 ? 0 : (unsigned)n);
 }
 
