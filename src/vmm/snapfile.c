@@ -17,6 +17,7 @@ static const char *const names[] = {
 	[VS_SNAP_TSC_KHZ] = "tsc khz", [VS_SNAP_IRQCHIP] = "irqchip", [VS_SNAP_PIT] = "pit",
 	[VS_SNAP_CLOCK] = "clock",     [VS_SNAP_SERIAL] = "serial",   [VS_SNAP_I8042] = "i8042",
 	[VS_SNAP_ACPI_PM] = "acpi pm", [VS_SNAP_PVPANIC] = "pvpanic", [VS_SNAP_VIRTIO] = "virtio",
+	[VS_SNAP_VSOCK_CFG] = "vsock config", [VS_SNAP_BALLOON_CFG] = "balloon config",
 };
 
 const char *vs_snap_section_name(uint32_t id)
@@ -258,7 +259,8 @@ int vs_snap_read_machine(const vs_snap *s, vs_snap_machine *m, vs_err *err)
 	if (m->mem_size < (16ull << 20) || m->mem_size % 4096 || m->mem_size > (1ull << 40))
 		return vs_fail(err, SNAP_EBAD, "snapshot %s: guest memory of %llu bytes", w,
 			       (unsigned long long)m->mem_size);
-	if (m->n_devs > VS_SNAP_MAX_DEVS || m->n_virtio != m->n_devs + 1)
+	unsigned extra = vs_snap_has(s, VS_SNAP_VSOCK_CFG, 0) + vs_snap_has(s, VS_SNAP_BALLOON_CFG, 0);
+	if (m->n_devs > VS_SNAP_MAX_DEVS || m->n_virtio != m->n_devs + 1 + extra)
 		return vs_fail(err, SNAP_EBAD, "snapshot %s: %u devices in %u virtio slots", w, m->n_devs, m->n_virtio);
 	unsigned roots = 0;
 	for (unsigned i = 0; i < m->n_devs; i++) {
@@ -308,4 +310,28 @@ int vs_snap_read_virtio(const vs_snap *s, unsigned slot, vs_snap_virtio *o, vs_e
 	if (bad)
 		return vs_fail(err, SNAP_EBAD, "snapshot %s: virtio slot %u: state out of range", s->what, slot);
 	return 0;
+}
+
+int vs_snap_read_vsock(const vs_snap *s, vs_snap_vsock *o, vs_err *err)
+{
+	if (!vs_snap_has(s, VS_SNAP_VSOCK_CFG, 0))
+		return 0;
+	if (vs_snap_get(s, VS_SNAP_VSOCK_CFG, 0, o, sizeof(*o), err) < 0)
+		return -1;
+	/* As vs_vmm_set_vsock: CIDs 0-2 are reserved, -1U is "any". */
+	if (o->guest_cid < 3 || o->guest_cid >= UINT32_MAX || !has_nul(o->uds_path, sizeof(o->uds_path)) ||
+	    !o->uds_path[0] || !has_nul(o->id, sizeof(o->id)))
+		return vs_fail(err, SNAP_EBAD, "snapshot %s: vsock config out of range", s->what);
+	return 1;
+}
+
+int vs_snap_read_balloon(const vs_snap *s, const vs_snap_machine *m, vs_snap_balloon *o, vs_err *err)
+{
+	if (!vs_snap_has(s, VS_SNAP_BALLOON_CFG, 0))
+		return 0;
+	if (vs_snap_get(s, VS_SNAP_BALLOON_CFG, 0, o, sizeof(*o), err) < 0)
+		return -1;
+	if ((uint64_t)o->amount_mib << 20 > m->mem_size || o->flags & ~VS_SNAP_BALLOON_DEFLATE_OOM || o->pad)
+		return vs_fail(err, SNAP_EBAD, "snapshot %s: balloon config out of range", s->what);
+	return 1;
 }

@@ -51,6 +51,8 @@ typedef enum {
 	VS_SNAP_ACPI_PM,     /* vs_snap_acpi_pm */
 	VS_SNAP_PVPANIC,     /* vs_snap_pvpanic */
 	VS_SNAP_VIRTIO,      /* per virtio slot: vs_snap_virtio */
+	VS_SNAP_VSOCK_CFG,   /* optional: vs_snap_vsock (the VM has a vsock device) */
+	VS_SNAP_BALLOON_CFG, /* optional: vs_snap_balloon (the VM has a balloon) */
 	VS_SNAP_SECTION_END
 } vs_snap_id;
 
@@ -79,9 +81,26 @@ typedef struct vs_snap_device {
 typedef struct vs_snap_machine {
 	uint32_t ncpus, flags;
 	uint64_t mem_size;
-	uint32_t n_devs, n_virtio; /* the devices; virtio slots (devices + entropy) */
+	uint32_t n_devs, n_virtio; /* the devices; virtio slots (devices, entropy, then
+				    * vsock and balloon when their sections are there) */
 	vs_snap_device devs[VS_SNAP_MAX_DEVS];
 } vs_snap_machine;
+
+/* Optional parts of the machine description, each its own section, so a
+ * snapshot without them is the same version-1 file as before (an older
+ * vessel refuses one with them: its slot count no longer adds up). */
+#define VS_SNAP_UDS_MAX 96 /* VS_VMM_UDS_MAX */
+typedef struct vs_snap_vsock {
+	uint64_t guest_cid;
+	char uds_path[VS_SNAP_UDS_MAX];
+	char id[VS_SNAP_ID_MAX];
+} vs_snap_vsock;
+
+#define VS_SNAP_BALLOON_DEFLATE_OOM 1u
+typedef struct vs_snap_balloon {
+	uint32_t amount_mib, stats_interval_s;
+	uint32_t flags, pad;
+} vs_snap_balloon;
 
 #define VS_SNAP_FIFO 16
 typedef struct vs_snap_serial {
@@ -177,6 +196,10 @@ int vs_snap_read_machine(const vs_snap *s, vs_snap_machine *m, vs_err *err);
 int vs_snap_read_serial(const vs_snap *s, vs_snap_serial *out, vs_err *err);
 int vs_snap_read_i8042(const vs_snap *s, vs_snap_i8042 *out, vs_err *err);
 int vs_snap_read_virtio(const vs_snap *s, unsigned slot, vs_snap_virtio *out, vs_err *err);
+/* The optional device configurations: 1 there (and valid), 0 absent, -1 bad.
+ * vs_snap_read_machine already counts them in n_virtio. */
+int vs_snap_read_vsock(const vs_snap *s, vs_snap_vsock *out, vs_err *err);
+int vs_snap_read_balloon(const vs_snap *s, const vs_snap_machine *m, vs_snap_balloon *out, vs_err *err);
 
 const char *vs_snap_section_name(uint32_t id);
 uint32_t vs_crc32(uint32_t crc, const void *buf, size_t len);

@@ -96,6 +96,28 @@ static int check_sections(const vs_snap *s, const vs_snap_machine *d, vs_err *er
 	return r;
 }
 
+/* The optional device sections, read (and checked) into the spec. */
+static int optional_from(vs_vmm_spec *sp, const vs_snap *s, const vs_snap_machine *d, vs_err *err)
+{
+	vs_snap_vsock v;
+	vs_snap_balloon b;
+	int hv = vs_snap_read_vsock(s, &v, err);
+	int hb = hv < 0 ? -1 : vs_snap_read_balloon(s, d, &b, err);
+	if (hv < 0 || hb < 0)
+		return -1;
+	if (hv) {
+		sp->vsock.on = true;
+		sp->vsock.guest_cid = (uint32_t)v.guest_cid;
+		memcpy(sp->vsock.uds_path, v.uds_path, sizeof(sp->vsock.uds_path));
+		memcpy(sp->vsock.id, v.id, sizeof(sp->vsock.id));
+	}
+	if (hb)
+		sp->balloon = (vs_vmm_balloon){.on = true, .amount_mib = b.amount_mib,
+					       .deflate_on_oom = b.flags & VS_SNAP_BALLOON_DEFLATE_OOM,
+					       .stats_interval_s = b.stats_interval_s};
+	return 0;
+}
+
 static void spec_from(vs_vmm_spec *sp, const vs_snap_machine *d)
 {
 	memset(sp, 0, sizeof(*sp));
@@ -216,6 +238,10 @@ int vs_vmm_restore_locked(vs_vmm *m, void *arg, vs_err *err)
 	}
 	*saved = m->spec;
 	spec_from(&m->spec, d);
+	if (optional_from(&m->spec, &s, d, err) < 0) {
+		m->spec = *saved;
+		goto out;
+	}
 	bool track = q->track_dirty || m->spec.track_dirty;
 	m->spec.track_dirty = track;
 	if (vs_vmm_check_disks(&m->spec, err) < 0 || vs_vmm_check_kvm(&m->spec, m->opts.allow_pvm, err) < 0 ||

@@ -15,7 +15,9 @@
 #include "vmm/vmm_int.h"
 
 _Static_assert(VS_SNAP_MAX_DEVS == VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS, "snapshot device table");
-_Static_assert(VS_SNAP_ID_MAX == VS_VMM_ID_MAX && VS_SNAP_PATH_MAX == VS_VMM_PATH_MAX, "snapshot strings");
+_Static_assert(VS_SNAP_ID_MAX == VS_VMM_ID_MAX && VS_SNAP_PATH_MAX == VS_VMM_PATH_MAX &&
+		       VS_SNAP_UDS_MAX == VS_VMM_UDS_MAX,
+	       "snapshot strings");
 
 #define PAGE 4096ull
 
@@ -47,7 +49,7 @@ static void describe(const vs_vmm *m, vs_snap_machine *d)
 	d->mem_size = m->spec.mem_size;
 	const vs_vmm_device *order[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
 	d->n_devs = vs_vmm_slot_order(&m->spec, order);
-	d->n_virtio = d->n_devs + 1;
+	d->n_virtio = d->n_devs + 1 + m->spec.vsock.on + m->spec.balloon.on;
 	for (unsigned i = 0; i < d->n_devs; i++) {
 		vs_snap_device *o = &d->devs[i];
 		o->kind = order[i]->kind == VS_VMM_DEV_NET ? VS_SNAP_DEV_NET : VS_SNAP_DEV_BLOCK;
@@ -67,6 +69,18 @@ static int save_state(vs_vmm *m, vs_snapw *w, vs_err *err)
 	vs_snapw_add(w, VS_SNAP_MACHINE, 0, d, sizeof(*d));
 	unsigned n_virtio = d->n_virtio;
 	free(d);
+	if (m->spec.vsock.on) {
+		vs_snap_vsock v = {.guest_cid = m->spec.vsock.guest_cid};
+		memcpy(v.uds_path, m->spec.vsock.uds_path, sizeof(v.uds_path));
+		memcpy(v.id, m->spec.vsock.id, sizeof(v.id));
+		vs_snapw_add(w, VS_SNAP_VSOCK_CFG, 0, &v, sizeof(v));
+	}
+	if (m->spec.balloon.on) {
+		const vs_vmm_balloon *b = &m->spec.balloon;
+		vs_snap_balloon o = {.amount_mib = b->amount_mib, .stats_interval_s = b->stats_interval_s,
+				     .flags = b->deflate_on_oom ? VS_SNAP_BALLOON_DEFLATE_OOM : 0};
+		vs_snapw_add(w, VS_SNAP_BALLOON_CFG, 0, &o, sizeof(o));
+	}
 	if (vs_vm_save(&m->vm, w, err) < 0)
 		return -1;
 	for (unsigned i = 0; i < m->ncpus; i++)
@@ -193,11 +207,6 @@ int vs_vmm_snapshot_locked(vs_vmm *m, void *arg, vs_err *err)
 	bool diff = q->type == VS_VMM_SNAP_DIFF;
 	if (m->state != VS_VMM_PAUSED)
 		return vs_fail(err, VS_EINVAL_CONFIG, "create a snapshot: the VM must be paused");
-	/* Their state is not in the format yet: refused rather than restored
-	 * without them. */
-	if (m->spec.vsock.on || m->spec.balloon.on)
-		return vs_fail(err, VS_EINVAL_CONFIG, "create a snapshot: a VM with a %s device cannot be snapshotted yet",
-			       m->spec.vsock.on ? "vsock" : "balloon");
 	if (diff && !m->vm.track_dirty)
 		return vs_fail(err, VS_EINVAL_CONFIG,
 			       "create a diff snapshot: dirty page tracking is off (machine-config track_dirty_pages, or "

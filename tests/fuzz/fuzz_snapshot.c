@@ -28,6 +28,11 @@ static void read_all(const uint8_t *buf, size_t len)
 	uint8_t scratch[4096];
 	size_t n;
 	unsigned slots = vs_snap_read_machine(&s, &m, &err) == 0 ? m.n_virtio : 4;
+	vs_snap_vsock vs;
+	vs_snap_balloon bl;
+	vs_snap_read_vsock(&s, &vs, &err);
+	if (slots != 4)
+		vs_snap_read_balloon(&s, &m, &bl, &err);
 	vs_snap_read_serial(&s, &ser, &err);
 	vs_snap_read_i8042(&s, &kbd, &err);
 	for (unsigned i = 0; i < slots; i++)

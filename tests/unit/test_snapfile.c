@@ -186,6 +186,98 @@ static void test_machine_values_checked(void **state)
 	vs_snap_free(&s);
 }
 
+/* A machine with the optional vsock and balloon sections: they count as
+ * virtio slots, read back as written, and bad values are refused. */
+static void build_with_extras(const vs_snap_vsock *v, const vs_snap_balloon *b, uint32_t n_virtio)
+{
+	vs_snapw w;
+	vs_snapw_init(&w);
+	vs_snap_machine m;
+	memset(&m, 0, sizeof(m));
+	m.ncpus = 1;
+	m.mem_size = 128ull << 20;
+	m.n_virtio = n_virtio;
+	vs_snapw_add(&w, VS_SNAP_MACHINE, 0, &m, sizeof(m));
+	if (v)
+		vs_snapw_add(&w, VS_SNAP_VSOCK_CFG, 0, v, sizeof(*v));
+	if (b)
+		vs_snapw_add(&w, VS_SNAP_BALLOON_CFG, 0, b, sizeof(*b));
+	vs_err err;
+	free(file);
+	assert_int_equal(vs_snapw_finish(&w, &file, &file_len, &err), 0);
+}
+
+static int read_extras(vs_snap_machine *m, vs_snap_vsock *v, vs_snap_balloon *b, int *hv, int *hb, vs_err *err)
+{
+	vs_snap s;
+	assert_int_equal(vs_snap_parse(file, file_len, "/x", &s, err), 0);
+	int r = vs_snap_read_machine(&s, m, err);
+	*hv = r < 0 ? -1 : vs_snap_read_vsock(&s, v, err);
+	*hb = *hv < 0 ? -1 : vs_snap_read_balloon(&s, m, b, err);
+	vs_snap_free(&s);
+	return r;
+}
+
+static void test_vsock_balloon_description(void **state)
+{
+	(void)state;
+	vs_snap_vsock v;
+	memset(&v, 0, sizeof(v));
+	v.guest_cid = 42;
+	strcpy(v.uds_path, "/run/v.sock");
+	strcpy(v.id, "vsock0");
+	vs_snap_balloon b = {.amount_mib = 64, .stats_interval_s = 5, .flags = VS_SNAP_BALLOON_DEFLATE_OOM};
+	vs_snap_machine m;
+	vs_snap_vsock v2;
+	vs_snap_balloon b2;
+	vs_err err = {0};
+	int hv, hb;
+	/* Round trip: entropy + vsock + balloon = 3 slots. */
+	build_with_extras(&v, &b, 3);
+	assert_int_equal(read_extras(&m, &v2, &b2, &hv, &hb, &err), 0);
+	assert_int_equal(hv, 1);
+	assert_int_equal(hb, 1);
+	assert_int_equal(v2.guest_cid, 42);
+	assert_string_equal(v2.uds_path, "/run/v.sock");
+	assert_string_equal(v2.id, "vsock0");
+	assert_int_equal(b2.amount_mib, 64);
+	assert_int_equal(b2.stats_interval_s, 5);
+	assert_int_equal(b2.flags, VS_SNAP_BALLOON_DEFLATE_OOM);
+	/* Without them: absent, not an error, and one slot. */
+	build_with_extras(NULL, NULL, 1);
+	assert_int_equal(read_extras(&m, &v2, &b2, &hv, &hb, &err), 0);
+	assert_int_equal(hv, 0);
+	assert_int_equal(hb, 0);
+	/* The slot count must add them up (an older writer's count is refused). */
+	build_with_extras(&v, NULL, 1);
+	assert_int_equal(read_extras(&m, &v2, &b2, &hv, &hb, &err), -1);
+	assert_non_null(strstr(err.msg, "0 devices in 1 virtio slots"));
+	build_with_extras(NULL, &b, 2);
+	assert_int_equal(read_extras(&m, &v2, &b2, &hv, &hb, &err), 0);
+	assert_int_equal(hb, 1);
+	/* Out of range: reserved CID, unterminated path, balloon over RAM, unknown flag. */
+	v.guest_cid = 2;
+	build_with_extras(&v, NULL, 2);
+	assert_int_equal(read_extras(&m, &v2, &b2, &hv, &hb, &err), 0);
+	assert_int_equal(hv, -1);
+	assert_non_null(strstr(err.msg, "snapshot /x: vsock config out of range"));
+	v.guest_cid = 3;
+	memset(v.uds_path, 'a', sizeof(v.uds_path));
+	build_with_extras(&v, NULL, 2);
+	read_extras(&m, &v2, &b2, &hv, &hb, &err);
+	assert_int_equal(hv, -1);
+	b.amount_mib = 129;
+	build_with_extras(NULL, &b, 2);
+	read_extras(&m, &v2, &b2, &hv, &hb, &err);
+	assert_int_equal(hb, -1);
+	assert_non_null(strstr(err.msg, "balloon config out of range"));
+	b.amount_mib = 128;
+	b.flags = 2;
+	build_with_extras(NULL, &b, 2);
+	read_extras(&m, &v2, &b2, &hv, &hb, &err);
+	assert_int_equal(hb, -1);
+}
+
 static void test_device_readers_checked(void **state)
 {
 	(void)state;
@@ -229,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_table_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_machine_values_checked, setup, teardown),
 		cmocka_unit_test(test_device_readers_checked),
+		cmocka_unit_test_setup_teardown(test_vsock_balloon_description, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,11 +166,87 @@ static void stats_posted_before_driver_ok_are_read(void **state)
 	assert_int_equal(i.stats[5], 123456789);
 }
 
+/* Snapshot and restore into a fresh device over a copy of guest memory:
+ * target, actual, the statistics and the held stats buffer come back
+ * (it is handed back a period after the VM runs again); state that
+ * does not fit the device it is restored into is refused. */
+static void save_and_restore(void **state)
+{
+	fx *f = *state;
+	td_start(&f->d, F_VERSION_1 | F_STATS_VQ | F_DEFLATE_ON_OOM, 3, QN);
+	uint8_t *s = td_ptr(&f->d, STATBUF, 10);
+	uint16_t tag = 4;
+	uint64_t val = 777;
+	memcpy(s, &tag, 2);
+	memcpy(s + 2, &val, 8);
+	td_desc(&f->d, STATS, 0, STATBUF, 10, 0, 0);
+	td_post(&f->d, STATS, 0);
+	td_notify(&f->d, STATS);
+	td_w32(&f->d, R_CONFIG + 4, 16); /* actual */
+	vs_balloon_set_target(f->b, 32);
+	vs_virtio_freeze_all(&f->d.bus, true); /* paused, as for a snapshot */
+	vs_snap_virtio snap;
+	vs_err err = {0};
+	assert_int_equal(vs_virtio_save(&f->d.bus, TD_BASE, &snap, &err), 0);
+	assert_true(snap.dev_len > 0);
+
+	td d2;
+	assert_int_equal(td_clone(&d2, &f->d), 0);
+	vs_balloon_config c = {.target_pages = 64, .deflate_on_oom = true, .stats_interval_s = 1};
+	vs_balloon *b2 = vs_virtio_balloon_add(&d2.env, &c, &err);
+	assert_non_null(b2);
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), 0);
+	assert_int_equal(td_r32(&d2, R_CONFIG), 32);
+	assert_int_equal(td_r32(&d2, R_CONFIG + 4), 16);
+	vs_balloon_info i;
+	vs_balloon_get(b2, &i);
+	assert_int_equal(i.target_pages, 32);
+	assert_int_equal(i.actual_pages, 16);
+	assert_int_equal(i.have, 1 << 4);
+	assert_int_equal(i.stats[4], 777);
+	vs_virtio_freeze_all(&d2.bus, false);
+	uint32_t id, len;
+	assert_true(td_wait_used(&d2, STATS, &id, &len)); /* the held buffer, handed back */
+	assert_int_equal(id, 0);
+	td_fini(&d2);
+
+	/* A device without deflate_on_oom (or statistics) is not this state's. */
+	assert_int_equal(td_clone(&d2, &f->d), 0);
+	c.deflate_on_oom = false;
+	assert_non_null(vs_virtio_balloon_add(&d2.env, &c, &err));
+	snap.driver_features &= ~F_DEFLATE_ON_OOM; /* past the transport's own check */
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), -1);
+	assert_non_null(strstr(err.msg, "virtio-balloon: device state out of range"));
+	td_fini(&d2);
+
+	/* A held stats buffer beyond the queue, a target beyond RAM: refused. */
+	snap.driver_features |= F_DEFLATE_ON_OOM;
+	c.deflate_on_oom = true;
+	uint16_t head = QN;
+	memcpy(snap.dev + 16, &head, 2); /* stats_head */
+	assert_int_equal(td_clone(&d2, &f->d), 0);
+	assert_non_null(vs_virtio_balloon_add(&d2.env, &c, &err));
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), -1);
+	td_fini(&d2);
+	head = 0;
+	memcpy(snap.dev + 16, &head, 2);
+	uint32_t target = (TD_MEM_SIZE / 4096) + 1;
+	memcpy(snap.dev, &target, 4);
+	assert_int_equal(td_clone(&d2, &f->d), 0);
+	assert_non_null(vs_virtio_balloon_add(&d2.env, &c, &err));
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), -1);
+	snap.dev_len = 3;
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), -1);
+	assert_non_null(strstr(err.msg, "3 bytes of device state"));
+	td_fini(&d2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(features_and_config),
+		T(save_and_restore),
 		T(inflate_returns_pages_to_the_host),
 		T(new_target_raises_config_interrupt),
 		T(stats_buffer_comes_back_each_period),

@@ -400,6 +400,62 @@ static void existing_uds_path_is_refused(void **state)
 	td_fini(&d2);
 }
 
+/* Snapshot and restore into a fresh device (a new process: a new
+ * uds_path listener) over a copy of guest memory: connections are not
+ * carried over; once the VM runs, the guest gets TRANSPORT_RESET in its
+ * event buffer (virtio 1.2, 5.10.6.7) and the new listener takes host
+ * connections. State for another CID is refused. */
+#define EVQ 2
+#define EV_BUF (TD_DATA + 0x300000)
+static void snapshot_restore_sends_transport_reset(void **state)
+{
+	fx *f = *state;
+	uint8_t *ev = td_ptr(&f->d, EV_BUF, 8);
+	memset(ev, 0xff, 8);
+	td_desc(&f->d, EVQ, 0, EV_BUF, 8, D_WRITE, 0);
+	td_post(&f->d, EVQ, 0);
+	td_notify(&f->d, EVQ);
+	uint32_t id, len;
+	assert_false(td_used(&f->d, EVQ, &id, &len)); /* no event while it runs */
+	vs_virtio_freeze_all(&f->d.bus, true);
+	vs_snap_virtio snap;
+	vs_err err = {0};
+	assert_int_equal(vs_virtio_save(&f->d.bus, TD_BASE, &snap, &err), 0);
+	assert_int_equal(snap.dev_len, 8);
+
+	td d2;
+	char uds2[96];
+	snprintf(uds2, sizeof(uds2), "%s/v2.sock", f->dir);
+	assert_int_equal(td_clone(&d2, &f->d), 0);
+	assert_int_equal(vs_virtio_vsock_add(&d2.env, CID, uds2, &err), 0);
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), 0);
+	nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+	assert_false(td_used(&d2, EVQ, &id, &len)); /* paused: guest memory is left alone */
+	vs_virtio_freeze_all(&d2.bus, false);
+	assert_true(td_wait_used(&d2, EVQ, &id, &len));
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 4);
+	uint8_t *ev2 = td_ptr(&d2, EV_BUF, 8);
+	assert_int_equal(ev2[0] | ev2[1] << 8 | ev2[2] << 16 | (uint32_t)ev2[3] << 24, 0); /* TRANSPORT_RESET */
+	assert_int_equal(ev2[4], 0xff);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	memcpy(a.sun_path, uds2, strlen(uds2) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+	td_fini(&d2);
+	unlink(uds2); /* the VMM removes its socket; the device does not */
+
+	assert_int_equal(td_clone(&d2, &f->d), 0);
+	assert_int_equal(vs_virtio_vsock_add(&d2.env, CID + 1, uds2, &err), 0);
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), -1);
+	assert_non_null(strstr(err.msg, "the state is for guest CID 3, the device has 4"));
+	snap.dev_len = 0;
+	assert_int_equal(vs_virtio_restore(&d2.bus, TD_BASE, &snap, &err), -1);
+	assert_non_null(strstr(err.msg, "0 bytes of device state"));
+	td_fini(&d2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -415,6 +471,7 @@ int main(void)
 		T(host_reads_stop_at_guest_credit),
 		T(data_beyond_credit_resets),
 		T(existing_uds_path_is_refused),
+		T(snapshot_restore_sends_transport_reset),
 		cmocka_unit_test(header_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

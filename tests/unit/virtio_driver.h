@@ -212,6 +212,17 @@ static inline int td_wait_used(td *d, unsigned qi, uint32_t *id, uint32_t *len)
 	return 0;
 }
 
+/* Snapshot tests: a second driver whose guest memory and queue layout are
+ * a copy of d's, as a restore maps them from the memory file. */
+static inline int td_clone(td *to, td *from)
+{
+	if (td_init(to) < 0)
+		return -1;
+	memcpy(to->mem.regions[0].host, from->mem.regions[0].host, from->mem.regions[0].size);
+	memcpy(to->q, from->q, sizeof(to->q));
+	return 0;
+}
+
 /* cmocka fixture: a driver with one entropy device at TD_BASE. */
 static inline int td_rng_setup(void **state)
 {

@@ -214,6 +214,67 @@ static void balloon_destroy(vs_vmmio *t)
 	free(b);
 }
 
+/* Snapshots: balloon_state in a fixed little-endian layout. Inflated
+ * pages need nothing: they are zero, so absent from the memory file. */
+typedef struct balloon_snap {
+	uint32_t target_pages, actual_pages, stats_interval_s;
+	uint8_t deflate_on_oom, stats_vq, stats_held, pad;
+	uint16_t stats_head, have;
+	uint32_t pad2;
+	uint64_t stats[VS_BALLOON_N_STATS];
+} balloon_snap;
+_Static_assert(sizeof(balloon_snap) <= VS_SNAP_DEV_STATE_MAX, "balloon snapshot state");
+
+static uint64_t ram_bytes(const vs_gmem *m)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < m->n_regions; i++)
+		n += m->regions[i].size;
+	return n;
+}
+
+static size_t balloon_save(vs_vmmio *t, uint8_t *buf, size_t cap)
+{
+	const balloon_state *st = &((vs_balloon *)t->priv)->st;
+	balloon_snap o = {.target_pages = st->target_pages, .actual_pages = st->actual_pages,
+			  .stats_interval_s = st->stats_interval_s, .deflate_on_oom = st->deflate_on_oom,
+			  .stats_vq = st->stats_vq, .stats_held = st->stats_held, .stats_head = st->stats_head,
+			  .have = st->have};
+	memcpy(o.stats, st->stats, sizeof(o.stats));
+	if (cap < sizeof(o))
+		return 0;
+	memcpy(buf, &o, sizeof(o));
+	return sizeof(o);
+}
+
+/* The device was built from the snapshot's configuration: what it cannot
+ * change (its features) must agree; the rest is bounded by guest RAM and
+ * the restored queues. `actual` is the guest's to write, any value. */
+static int balloon_restore(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *err)
+{
+	vs_balloon *b = t->priv;
+	balloon_snap o;
+	if (len != sizeof(o))
+		return vs_fail(err, EINVAL, "virtio-balloon: %zu bytes of device state, expected %zu", len, sizeof(o));
+	memcpy(&o, buf, sizeof(o));
+	const vs_vq *sq = &t->vqs[STATS_Q];
+	bool bad = (uint64_t)o.target_pages * PAGE > ram_bytes(t->mem) || o.deflate_on_oom != b->st.deflate_on_oom ||
+		   o.stats_vq != b->st.stats_vq || o.stats_held > 1 || (o.stats_held && (!o.stats_vq || !sq->ready)) ||
+		   (o.stats_held && o.stats_head >= sq->num) || (o.have & ~((1u << VS_BALLOON_N_STATS) - 1)) ||
+		   (o.stats_interval_s && !o.stats_vq) || (!o.stats_interval_s && o.stats_vq);
+	if (bad)
+		return vs_fail(err, EINVAL, "virtio-balloon: device state out of range or not this device's");
+	b->st = (balloon_state){.target_pages = o.target_pages, .actual_pages = o.actual_pages,
+				.stats_interval_s = o.stats_interval_s, .deflate_on_oom = o.deflate_on_oom,
+				.stats_vq = o.stats_vq, .stats_held = o.stats_held, .stats_head = o.stats_head,
+				.have = o.have};
+	memcpy(b->st.stats, o.stats, sizeof(o.stats));
+	struct balloon_config c = {.num_pages = o.target_pages, .actual = o.actual_pages};
+	memcpy(t->config, &c, sizeof(c));
+	kick(b); /* the statistics thread picks up the period */
+	return 0;
+}
+
 static const vs_vmmio_ops balloon_ops = {
 	.name = "virtio-balloon",
 	.device_id = VIRTIO_ID_BALLOON,
@@ -223,6 +284,8 @@ static const vs_vmmio_ops balloon_ops = {
 	.driver_ok = balloon_driver_ok,
 	.config_write = balloon_config_write,
 	.destroy = balloon_destroy,
+	.save = balloon_save,
+	.restore = balloon_restore,
 };
 
 void vs_balloon_set_target(vs_balloon *b, uint32_t pages)

@@ -13,8 +13,9 @@
  * reads a host socket only as far as the guest's credit allows.
  *
  * Guest-visible state is vsock_state (the CID); connections are host
- * resources, which a restore would drop with a transport reset event as
- * Firecracker does. */
+ * resources, not carried over by a snapshot, as with Firecracker: the
+ * restored device sends the guest VIRTIO_VSOCK_EVENT_TRANSPORT_RESET
+ * (5.10.6.7) once it runs, so the guest drops the connections it had. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -36,6 +37,7 @@
 #define TX_Q 1
 #define EV_Q 2
 #define BATCH 64 /* packets per lock hold, so MMIO is never starved */
+#define EVENT_TRANSPORT_RESET 0
 
 struct vsock_config {
 	uint64_t guest_cid;
@@ -47,6 +49,7 @@ typedef struct vsock_dev {
 	int kick;              /* eventfd: wakes the thread */
 	pthread_t thread;
 	bool thread_started, stop, reset; /* under t->lock */
+	bool reset_event;      /* restored: TRANSPORT_RESET to send (under t->lock) */
 	bool jail;
 	vs_vq_chain chain;
 } vsock_dev;
@@ -137,6 +140,33 @@ static bool rx_fill(vsock_dev *v)
 	return more;
 }
 
+/* The transport reset event into the guest's first event buffer; without
+ * one, it waits for the guest to post one (vsock_notify wakes us). */
+static void send_reset_event(vsock_dev *v)
+{
+	vs_vmmio *t = v->t;
+	vs_vq *q = &t->vqs[EV_Q];
+	vs_vq_chain *c = &v->chain;
+	vs_err err = {0};
+	if (!q->ready)
+		return;
+	/* A buffer too small to hold it goes back empty: try the next. */
+	for (unsigned i = 0; v->reset_event && i < BATCH; i++) {
+		int got = vs_vq_pop(q, c, &err);
+		if (got < 0)
+			vs_vmmio_broken(t, &err);
+		if (got <= 0)
+			return;
+		uint8_t ev[4] = {EVENT_TRANSPORT_RESET, 0, 0, 0}; /* struct virtio_vsock_event: le32 id */
+		bool fits = !c->n_out && c->in_len >= sizeof(ev);
+		if (fits)
+			vs_iov_from_buf(c->iov, c->n_in, 0, ev, sizeof(ev));
+		vs_vq_push(q, c->head, fits ? sizeof(ev) : 0);
+		vs_vmmio_used(t, EV_Q);
+		v->reset_event = !fits;
+	}
+}
+
 static void *vsock_loop(void *arg)
 {
 	vsock_dev *v = arg;
@@ -171,6 +201,8 @@ static void *vsock_loop(void *arg)
 			vs_vsock_host_expire(&v->h);
 			more = false;
 			if (vs_vmmio_running(v->t)) {
+				if (v->reset_event)
+					send_reset_event(v);
 				tx_drain(v);
 				more = rx_fill(v) || vs_vq_has_avail(&v->t->vqs[TX_Q]);
 			}
@@ -185,15 +217,17 @@ static void *vsock_loop(void *arg)
 static void vsock_notify(vs_vmmio *t, unsigned q)
 {
 	/* TX packets and new RX buffers are the thread's; event buffers wait
-	 * for an event (none is sent while connections live). */
-	if (q != EV_Q)
-		kick(t->priv);
+	 * for an event (only a restore sends one). */
+	vsock_dev *v = t->priv;
+	if (q != EV_Q || v->reset_event)
+		kick(v);
 }
 
 static void vsock_reset(vs_vmmio *t)
 {
 	vsock_dev *v = t->priv;
 	v->reset = true; /* the thread closes the host sockets it polls */
+	v->reset_event = false;
 	kick(v);
 }
 
@@ -223,6 +257,32 @@ static void vsock_destroy(vs_vmmio *t)
 	vsock_free(v);
 }
 
+/* Snapshots hold the CID only (le64); restore checks it is this device's
+ * (built from the snapshot's description) and queues the reset event. */
+static size_t vsock_save(vs_vmmio *t, uint8_t *buf, size_t cap)
+{
+	vsock_dev *v = t->priv;
+	if (cap < sizeof(v->h.state.guest_cid))
+		return 0;
+	memcpy(buf, &v->h.state.guest_cid, sizeof(v->h.state.guest_cid));
+	return sizeof(v->h.state.guest_cid);
+}
+
+static int vsock_restore(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *err)
+{
+	vsock_dev *v = t->priv;
+	uint64_t cid;
+	if (len != sizeof(cid))
+		return vs_fail(err, EINVAL, "virtio-vsock: %zu bytes of device state, expected %zu", len, sizeof(cid));
+	memcpy(&cid, buf, sizeof(cid));
+	if (cid != v->h.state.guest_cid)
+		return vs_fail(err, EINVAL, "virtio-vsock: the state is for guest CID %llu, the device has %llu",
+			       (unsigned long long)cid, (unsigned long long)v->h.state.guest_cid);
+	v->reset_event = true; /* sent once the device runs (the VM resumed) */
+	kick(v);
+	return 0;
+}
+
 static const vs_vmmio_ops vsock_ops = {
 	.name = "virtio-vsock",
 	.device_id = VIRTIO_ID_VSOCK,
@@ -231,6 +291,8 @@ static const vs_vmmio_ops vsock_ops = {
 	.reset = vsock_reset,
 	.driver_ok = vsock_driver_ok,
 	.destroy = vsock_destroy,
+	.save = vsock_save,
+	.restore = vsock_restore,
 };
 
 int vs_virtio_vsock_add(const vs_virtio_env *env, uint64_t guest_cid, const char *uds_path, vs_err *err)

@@ -9,7 +9,10 @@
 # guest (tests/vmhost/mkinitramfs-guest) with a virtio-blk disk and a
 # virtio-net tap: a file written before the snapshot is read back from the
 # disk after the restore, the serial console answers, the network comes
-# back, the count goes on. Run by 20_vm_ring3.sh where there is a usable
+# back, the count goes on. The same guest has vsock and a balloon: restore
+# refuses a stale uds_path socket, then re-creates the listener; the guest's
+# open vsock connection is reset (TRANSPORT_RESET), its listener takes a
+# new host CONNECT, and GET /balloon shows the snapshot's configuration. Run by 20_vm_ring3.sh where there is a usable
 # /dev/kvm (directly, or in the nested test host), with the guests built in
 # $GUESTS and, for the Linux guest, GUEST_INITRD.
 source "$(dirname "$0")/../../lib.sh"
@@ -211,6 +214,10 @@ ip addr add 172.31.0.2/24 dev eth0 && ip link set eth0 up
 echo "written before the snapshot" > /mnt/disk/before.txt
 sync
 echo "snap-job: file written"
+# vsock: a listener that survives the snapshot, and a connection open
+# across it (to a host peer that never reads), reset by the restore.
+vsock listen 5000 >/dev/null 2>&1 &
+(vsock send 6000 </dev/zero >/dev/null 2>&1; echo "snap-vsock-held: ended $?") &
 # The console answers: "check" reads the file back from the disk (page cache
 # dropped), pings the host and writes another file; "off" powers off.
 (while read -r line; do
@@ -229,9 +236,18 @@ SH
 mkfs.ext4 -q -F -d "$TMP/disk" "$TMP/lin.img" 16M >/dev/null
 ip tuntap add dev vsnap0 mode tap && on_exit "ip link del vsnap0"
 ip addr add 172.31.0.1/24 dev vsnap0 && ip link set vsnap0 up
+LUDS=$TMP/lv.sock
+python3 - "${LUDS}_6000" "$TMP/held" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); open(sys.argv[2], "w").write("accepted\n")
+time.sleep(100000)
+PY
+held_pid=$!
+on_exit "kill $held_pid 2>/dev/null"
 S6=$TMP/s6.sock
 "$VESSEL" vm run --api-sock "$S6" --kernel "$KERNEL" --initrd "$GUEST_INITRD" --memory 256M --disk "$TMP/lin.img" \
-  --net tap=vsnap0 --cmdline "vtest=disk" \
+  --net tap=vsnap0 --cmdline "vtest=disk" --vsock "3:$LUDS" --balloon 16,deflate-on-oom,stats=1 \
   </dev/null >"$TMP/l1.out" 2>"$TMP/l1.err" &
 vm6=$!
 on_exit "kill -9 $vm6"
@@ -239,12 +255,17 @@ if ! wait_grep "$TMP/l1.out" 'snap-count: 3' 180; then
   not_ok "Linux guest boots and runs its job"; tr -d '\r' <"$TMP/l1.out" | tail -n 20 | sed 's/^/# /'; exit 0
 fi
 ok "Linux guest boots and runs its job (file written, counting)"
+wait_grep "$TMP/held" accepted 60 || not_ok "Linux: the guest's vsock connection to uds_path_6000 is open before the snapshot"
 expect_status "Linux: pause" 204 "$S6" PATCH /vm '{"state": "Paused"}'
 expect_status "Linux: snapshot/create Full" 204 "$S6" PUT /snapshot/create \
   "{\"snapshot_path\": \"$TMP/l.state\", \"mem_file_path\": \"$TMP/l.mem\"}"
 kill -9 $vm6; wait $vm6 2>/dev/null
+# The killed VMM left its uds_path socket: as with Firecracker, the user removes it.
+refused "Linux: restore with a stale uds_path socket is refused, naming it" "listen on $LUDS" "$TMP/l.state" "$TMP/l.mem"
+rm -f "$LUDS"
 mkfifo "$TMP/l2.in"
-timeout 180 "$VESSEL" vm run --restore "$TMP/l.state" --restore-mem "$TMP/l.mem" <"$TMP/l2.in" >"$TMP/l2.out" 2>"$TMP/l2.err" &
+S7=$TMP/s7.sock
+timeout 180 "$VESSEL" vm run --restore "$TMP/l.state" --restore-mem "$TMP/l.mem" --api-sock "$S7" <"$TMP/l2.in" >"$TMP/l2.out" 2>"$TMP/l2.err" &
 vm7=$!
 exec 8>"$TMP/l2.in"
 on_exit "kill -9 $vm7"
@@ -263,6 +284,31 @@ wait_grep "$TMP/l2.out" 'snap-after:' 60
 check "Linux: the file written before the snapshot is read back from the disk" \
   grep -aq 'snap-file: written before the snapshot' "$TMP/l2.out"
 check "Linux: the network comes back (ping over virtio-net)" grep -aq 'snap-ping: ok' "$TMP/l2.out"
+check "Linux: the vsock connection open at the snapshot is reset in the restored guest" \
+  wait_grep "$TMP/l2.out" 'snap-vsock-held: ended 1' 30
+out=$(timeout 60 python3 - "$LUDS" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"CONNECT 5000\n")
+line = b""
+while not line.endswith(b"\n"):
+    b = s.recv(1)
+    if not b: break
+    line += b
+if not line.startswith(b"OK "): sys.exit("no OK: %r" % line)
+s.sendall(b"after-restore"); s.shutdown(socket.SHUT_WR)
+back = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    back += b
+print(back.decode())
+PY
+)
+if [ "$out" = after-restore ]; then ok "Linux: vsock after the restore: CONNECT 5000 to the guest's listener, echoed"
+else not_ok "Linux: vsock after the restore: CONNECT 5000 to the guest's listener, echoed ($out)"; fi
+cfg=$(api "$S7" GET /balloon | head -1)
+check "Linux: GET /balloon after the restore shows the snapshot's configuration" \
+  jq -e '.amount_mib == 16 and .deflate_on_oom == true and .stats_polling_interval_s == 1' <<<"$cfg"
 echo off >&8
 wait $vm7; rc=$?
 exec 8>&-
