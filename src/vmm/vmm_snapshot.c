@@ -207,6 +207,14 @@ int vs_vmm_snapshot_locked(vs_vmm *m, void *arg, vs_err *err)
 	bool diff = q->type == VS_VMM_SNAP_DIFF;
 	if (m->state != VS_VMM_PAUSED)
 		return vs_fail(err, VS_EINVAL_CONFIG, "create a snapshot: the VM must be paused");
+	/* Not in the format yet: refused, since a restore without them would
+	 * free the guest of its limits. */
+	for (unsigned i = 0; i < m->spec.n_devs; i++)
+		if (vs_rl_cfg_on(&m->spec.devs[i].rl) || vs_rl_cfg_on(&m->spec.devs[i].tx_rl))
+			return vs_fail(err, VS_EINVAL_CONFIG,
+				       "create a snapshot: %s %s has a rate limiter, which snapshots cannot record yet",
+				       m->spec.devs[i].kind == VS_VMM_DEV_NET ? "network interface" : "drive",
+				       m->spec.devs[i].id);
 	if (diff && !m->vm.track_dirty)
 		return vs_fail(err, VS_EINVAL_CONFIG,
 			       "create a diff snapshot: dirty page tracking is off (machine-config track_dirty_pages, or "

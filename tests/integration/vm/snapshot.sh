@@ -81,6 +81,25 @@ expect_status "a memory file that is not a regular file (/dev/null) is refused" 
   "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$TMP/t2.state\", \"mem_file_path\": \"/dev/null\"}"
 kill -9 $vm1; wait $vm1 2>/dev/null
 
+# A rate-limited drive: not recorded by snapshots yet, so refused (a
+# restore would free the guest of its limit).
+S9=$TMP/s9.sock
+truncate -s 1M "$TMP/rl.img"
+"$VESSEL" vm run --api-sock "$S9" </dev/null >"$TMP/t9.out" 2>"$TMP/t9.err" &
+vm9=$!
+on_exit "kill -9 $vm9"
+wait_sock "$S9"
+api "$S9" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' >/dev/null
+api "$S9" PUT /boot-source "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"vessel_ring3\": true}" >/dev/null
+api "$S9" PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": {\"size\": 65536, \"refill_time\": 100}}}" >/dev/null
+api "$S9" PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
+api "$S9" PATCH /vm '{"state": "Paused"}' >/dev/null
+out=$(api "$S9" PUT /snapshot/create "{\"snapshot_path\": \"$TMP/rl.state\", \"mem_file_path\": \"$TMP/rl.mem\"}")
+if [ "${out##*$'\n'}" = 400 ] && grep -q 'rate limiter' <<<"$out" && [ ! -e "$TMP/rl.state" ]; then
+  ok "a snapshot of a VM with a rate-limited drive is refused, saying why, and makes no file"
+else not_ok "a snapshot of a VM with a rate-limited drive is refused, saying why, and makes no file ($out)"; fi
+kill -9 $vm9; wait $vm9 2>/dev/null
+
 # A new process: --restore, the count goes on.
 timeout 60 "$VESSEL" vm run --restore "$TMP/t.state" --restore-mem "$TMP/t.mem" </dev/null >"$TMP/t2.out" 2>"$TMP/t2.err" &
 vm2=$!
