@@ -142,11 +142,10 @@ VS_CMD(run)
 	/* VM isolation: asked for by the flag, the name, or the bundle itself. */
 	vs_config *cfg = NULL;
 	bool vm = !strcmp(g->isolation, "vm");
-	if (!vm && vs_config_load(f.bundle, &cfg, NULL) == 0) {
-		vm = vs_cmd_wants_vm(g, cfg);
-		vs_config_free(cfg);
-	}
+	if (!vm && vs_config_load(f.bundle, &cfg, NULL) == 0)
+		vm = vs_cmd_wants_vm(g, cfg); /* else create loads it again, and reports why it cannot */
 	if (vm) {
+		vs_config_free(cfg);
 		if (f.detach || f.console_socket || f.pid_file) {
 			fprintf(stderr, "vessel run: --detach, --console-socket and --pid-file are not supported with "
 					"VM isolation yet\n");
@@ -165,7 +164,8 @@ VS_CMD(run)
 			    .no_new_keyring = f.no_new_keyring,
 			    .systemd_cgroup = g->systemd_cgroup,
 			    .preserve_fds = (int)f.preserve_fds,
-			    .keep_pty = !f.detach && !f.console_socket};
+			    .keep_pty = !f.detach && !f.console_socket,
+			    .config = cfg};
 	vs_container c = {0};
 	o.keep = &c;
 	vs_err err = {0};

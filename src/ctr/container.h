@@ -29,6 +29,7 @@ typedef struct vs_create_opts {
 	int preserve_fds;
 	bool keep_pty;              /* `run -t` without a console socket: hand the pty master back */
 	vs_container *keep;         /* if set, filled on success instead of freed */
+	struct vs_config *config;   /* the bundle's config.json already loaded (create frees it), or NULL */
 } vs_create_opts;
 
 /* Create the container: namespaces, cgroup, rootfs, process ready to start. */

@@ -213,7 +213,7 @@ out:
 
 int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs_err *err)
 {
-	vs_config *cfg = NULL;
+	vs_config *cfg = o->config;
 	vs_cgroup *cg = NULL;
 	vs_state st = {0};
 	char *dir = NULL;
@@ -221,8 +221,10 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	bool cgroup_made = false;
 	*pty_master = -1;
 
-	if (vs_id_validate(o->id, err) < 0 || vs_config_load(o->bundle, &cfg, err) < 0)
+	if (vs_id_validate(o->id, err) < 0 || (!cfg && vs_config_load(o->bundle, &cfg, err) < 0)) {
+		vs_config_free(cfg);
 		return -1;
+	}
 	if (check_request(o, cfg, err) < 0 ||
 	    vs_cgroup_open(cfg->linux_.cgroups_path, o->id, o->systemd_cgroup, &cg, err) < 0 ||
 	    vs_state_create_dir(o->root, o->id, &dir, err) < 0)
