@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/ratelimit.h"
+
 /* A snapshot that is not one we can use: refused input, no errno meaning. */
 #define SNAP_EBAD VS_EINVAL_CONFIG
 
@@ -18,6 +20,7 @@ static const char *const names[] = {
 	[VS_SNAP_CLOCK] = "clock",     [VS_SNAP_SERIAL] = "serial",   [VS_SNAP_I8042] = "i8042",
 	[VS_SNAP_ACPI_PM] = "acpi pm", [VS_SNAP_PVPANIC] = "pvpanic", [VS_SNAP_VIRTIO] = "virtio",
 	[VS_SNAP_VSOCK_CFG] = "vsock config", [VS_SNAP_BALLOON_CFG] = "balloon config",
+	[VS_SNAP_RATELIMITS] = "rate limiters",
 };
 
 const char *vs_snap_section_name(uint32_t id)
@@ -333,5 +336,24 @@ int vs_snap_read_balloon(const vs_snap *s, const vs_snap_machine *m, vs_snap_bal
 		return -1;
 	if ((uint64_t)o->amount_mib << 20 > m->mem_size || o->flags & ~VS_SNAP_BALLOON_DEFLATE_OOM || o->pad)
 		return vs_fail(err, SNAP_EBAD, "snapshot %s: balloon config out of range", s->what);
+	return 1;
+}
+
+int vs_snap_read_ratelimits(const vs_snap *s, const vs_snap_machine *m, vs_snap_ratelimits *o, vs_err *err)
+{
+	if (!vs_snap_has(s, VS_SNAP_RATELIMITS, 0))
+		return 0;
+	if (vs_snap_get(s, VS_SNAP_RATELIMITS, 0, o, sizeof(*o), err) < 0)
+		return -1;
+	/* The API's bounds (vs_fc_rate_limiter); nothing for absent devices or
+	 * a drive's tx. */
+	for (unsigned i = 0; i < VS_SNAP_MAX_DEVS; i++)
+		for (unsigned k = 0; k < 4; k++) {
+			const vs_snap_bucket *b = &o->b[i][k];
+			bool unused = i >= m->n_devs || (k >= 2 && m->devs[i].kind != VS_SNAP_DEV_NET);
+			if (b->size > VS_RL_MAX_TOKENS || b->one_time_burst > VS_RL_MAX_TOKENS ||
+			    b->refill_ms > VS_RL_MAX_REFILL_MS || (unused && (b->size || b->one_time_burst || b->refill_ms)))
+				return vs_fail(err, SNAP_EBAD, "snapshot %s: rate limiter of device %u out of range", s->what, i);
+		}
 	return 1;
 }

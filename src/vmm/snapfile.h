@@ -53,6 +53,7 @@ typedef enum {
 	VS_SNAP_VIRTIO,      /* per virtio slot: vs_snap_virtio */
 	VS_SNAP_VSOCK_CFG,   /* optional: vs_snap_vsock (the VM has a vsock device) */
 	VS_SNAP_BALLOON_CFG, /* optional: vs_snap_balloon (the VM has a balloon) */
+	VS_SNAP_RATELIMITS,  /* optional: vs_snap_ratelimits (a device has a rate limiter) */
 	VS_SNAP_SECTION_END
 } vs_snap_id;
 
@@ -101,6 +102,16 @@ typedef struct vs_snap_balloon {
 	uint32_t amount_mib, stats_interval_s;
 	uint32_t flags, pad;
 } vs_snap_balloon;
+
+/* Each device's limiters, in the machine description's device order:
+ * drive limiter or net rx, then net tx; each its bandwidth and ops bucket
+ * (size, one_time_burst, refill_ms; size or refill_ms 0 = none). */
+typedef struct vs_snap_bucket {
+	uint64_t size, one_time_burst, refill_ms;
+} vs_snap_bucket;
+typedef struct vs_snap_ratelimits {
+	vs_snap_bucket b[VS_SNAP_MAX_DEVS][4]; /* rl.bw, rl.ops, tx_rl.bw, tx_rl.ops */
+} vs_snap_ratelimits;
 
 #define VS_SNAP_FIFO 16
 typedef struct vs_snap_serial {
@@ -200,6 +211,7 @@ int vs_snap_read_virtio(const vs_snap *s, unsigned slot, vs_snap_virtio *out, vs
  * vs_snap_read_machine already counts them in n_virtio. */
 int vs_snap_read_vsock(const vs_snap *s, vs_snap_vsock *out, vs_err *err);
 int vs_snap_read_balloon(const vs_snap *s, const vs_snap_machine *m, vs_snap_balloon *out, vs_err *err);
+int vs_snap_read_ratelimits(const vs_snap *s, const vs_snap_machine *m, vs_snap_ratelimits *out, vs_err *err);
 
 const char *vs_snap_section_name(uint32_t id);
 uint32_t vs_crc32(uint32_t crc, const void *buf, size_t len);

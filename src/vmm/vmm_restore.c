@@ -96,6 +96,11 @@ static int check_sections(const vs_snap *s, const vs_snap_machine *d, vs_err *er
 	return r;
 }
 
+static void get_bucket(vs_tbucket_cfg *c, const vs_snap_bucket *b)
+{
+	*c = (vs_tbucket_cfg){.size = b->size, .one_time_burst = b->one_time_burst, .refill_ms = b->refill_ms};
+}
+
 /* The optional device sections, read (and checked) into the spec. */
 static int optional_from(vs_vmm_spec *sp, const vs_snap *s, const vs_snap_machine *d, vs_err *err)
 {
@@ -115,7 +120,19 @@ static int optional_from(vs_vmm_spec *sp, const vs_snap *s, const vs_snap_machin
 		sp->balloon = (vs_vmm_balloon){.on = true, .amount_mib = b.amount_mib,
 					       .deflate_on_oom = b.flags & VS_SNAP_BALLOON_DEFLATE_OOM,
 					       .stats_interval_s = b.stats_interval_s};
-	return 0;
+	vs_snap_ratelimits *r = malloc(sizeof(*r));
+	if (!r)
+		return vs_fail(err, ENOMEM, "snapshot: allocate the rate limiters");
+	int hr = vs_snap_read_ratelimits(s, d, r, err);
+	for (unsigned i = 0; hr > 0 && i < sp->n_devs; i++) {
+		vs_vmm_device *o = &sp->devs[i];
+		get_bucket(&o->rl.bw, &r->b[i][0]);
+		get_bucket(&o->rl.ops, &r->b[i][1]);
+		get_bucket(&o->tx_rl.bw, &r->b[i][2]);
+		get_bucket(&o->tx_rl.ops, &r->b[i][3]);
+	}
+	free(r);
+	return hr < 0 ? -1 : 0;
 }
 
 static void spec_from(vs_vmm_spec *sp, const vs_snap_machine *d)

@@ -60,6 +60,34 @@ static void describe(const vs_vmm *m, vs_snap_machine *d)
 	}
 }
 
+static void put_bucket(vs_snap_bucket *o, const vs_tbucket_cfg *c)
+{
+	*o = (vs_snap_bucket){.size = c->size, .one_time_burst = c->one_time_burst, .refill_ms = c->refill_ms};
+}
+
+/* The devices' limiters (as PATCHed last), in the description's order;
+ * no section when nothing is limited. */
+static void save_ratelimits(const vs_vmm *m, vs_snapw *w)
+{
+	const vs_vmm_device *order[VS_VMM_MAX_DISKS + VS_VMM_MAX_NETS];
+	unsigned n = vs_vmm_slot_order(&m->spec, order);
+	vs_snap_ratelimits r;
+	memset(&r, 0, sizeof(r));
+	bool any = false;
+	for (unsigned i = 0; i < n; i++) {
+		const vs_vmm_device *d = order[i];
+		any = any || vs_rl_cfg_on(&d->rl) || vs_rl_cfg_on(&d->tx_rl);
+		put_bucket(&r.b[i][0], &d->rl.bw);
+		put_bucket(&r.b[i][1], &d->rl.ops);
+		if (d->kind == VS_VMM_DEV_NET) {
+			put_bucket(&r.b[i][2], &d->tx_rl.bw);
+			put_bucket(&r.b[i][3], &d->tx_rl.ops);
+		}
+	}
+	if (any)
+		vs_snapw_add(w, VS_SNAP_RATELIMITS, 0, &r, sizeof(r));
+}
+
 static int save_state(vs_vmm *m, vs_snapw *w, vs_err *err)
 {
 	vs_snap_machine *d = malloc(sizeof(*d));
@@ -81,6 +109,7 @@ static int save_state(vs_vmm *m, vs_snapw *w, vs_err *err)
 				     .flags = b->deflate_on_oom ? VS_SNAP_BALLOON_DEFLATE_OOM : 0};
 		vs_snapw_add(w, VS_SNAP_BALLOON_CFG, 0, &o, sizeof(o));
 	}
+	save_ratelimits(m, w);
 	if (vs_vm_save(&m->vm, w, err) < 0)
 		return -1;
 	for (unsigned i = 0; i < m->ncpus; i++)
@@ -207,14 +236,6 @@ int vs_vmm_snapshot_locked(vs_vmm *m, void *arg, vs_err *err)
 	bool diff = q->type == VS_VMM_SNAP_DIFF;
 	if (m->state != VS_VMM_PAUSED)
 		return vs_fail(err, VS_EINVAL_CONFIG, "create a snapshot: the VM must be paused");
-	/* Not in the format yet: refused, since a restore without them would
-	 * free the guest of its limits. */
-	for (unsigned i = 0; i < m->spec.n_devs; i++)
-		if (vs_rl_cfg_on(&m->spec.devs[i].rl) || vs_rl_cfg_on(&m->spec.devs[i].tx_rl))
-			return vs_fail(err, VS_EINVAL_CONFIG,
-				       "create a snapshot: %s %s has a rate limiter, which snapshots cannot record yet",
-				       m->spec.devs[i].kind == VS_VMM_DEV_NET ? "network interface" : "drive",
-				       m->spec.devs[i].id);
 	if (diff && !m->vm.track_dirty)
 		return vs_fail(err, VS_EINVAL_CONFIG,
 			       "create a diff snapshot: dirty page tracking is off (machine-config track_dirty_pages, or "

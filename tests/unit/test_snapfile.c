@@ -218,6 +218,69 @@ static int read_extras(vs_snap_machine *m, vs_snap_vsock *v, vs_snap_balloon *b,
 	return r;
 }
 
+/* One drive and one interface with limiters: read back as written; a
+ * bucket past the API's bounds, or on a device that is not there, refused. */
+static void build_limited(const vs_snap_ratelimits *r)
+{
+	vs_snapw w;
+	vs_snapw_init(&w);
+	vs_snap_machine m;
+	memset(&m, 0, sizeof(m));
+	m.ncpus = 1;
+	m.mem_size = 128ull << 20;
+	m.n_devs = 2;
+	m.n_virtio = 3;
+	m.devs[0].kind = VS_SNAP_DEV_BLOCK;
+	strcpy(m.devs[0].id, "d0");
+	strcpy(m.devs[0].path, "/img");
+	m.devs[1].kind = VS_SNAP_DEV_NET;
+	strcpy(m.devs[1].id, "n0");
+	strcpy(m.devs[1].path, "tap0");
+	vs_snapw_add(&w, VS_SNAP_MACHINE, 0, &m, sizeof(m));
+	vs_snapw_add(&w, VS_SNAP_RATELIMITS, 0, r, sizeof(*r));
+	vs_err err;
+	free(file);
+	assert_int_equal(vs_snapw_finish(&w, &file, &file_len, &err), 0);
+}
+
+static int read_limited(vs_snap_ratelimits *out, vs_err *err)
+{
+	vs_snap s;
+	vs_snap_machine m;
+	assert_int_equal(vs_snap_parse(file, file_len, "/x", &s, err), 0);
+	int r = vs_snap_read_machine(&s, &m, err);
+	if (r == 0)
+		r = vs_snap_read_ratelimits(&s, &m, out, err);
+	vs_snap_free(&s);
+	return r;
+}
+
+static void test_ratelimits_section(void **state)
+{
+	(void)state;
+	vs_snap_ratelimits r, r2;
+	memset(&r, 0, sizeof(r));
+	r.b[0][0] = (vs_snap_bucket){.size = 65536, .refill_ms = 100};
+	r.b[1][2] = (vs_snap_bucket){.size = 32768, .one_time_burst = 1000, .refill_ms = 125};
+	vs_err err = {0};
+	build_limited(&r);
+	assert_int_equal(read_limited(&r2, &err), 1);
+	assert_memory_equal(&r, &r2, sizeof(r));
+	r.b[0][1].size = (1ull << 50) + 1;
+	build_limited(&r);
+	assert_int_equal(read_limited(&r2, &err), -1);
+	assert_non_null(strstr(err.msg, "rate limiter of device 0 out of range"));
+	r.b[0][1].size = 0;
+	r.b[0][2].size = 10; /* a drive has no tx limiter */
+	build_limited(&r);
+	assert_int_equal(read_limited(&r2, &err), -1);
+	r.b[0][2].size = 0;
+	r.b[5][0].size = 10; /* no such device */
+	build_limited(&r);
+	assert_int_equal(read_limited(&r2, &err), -1);
+	assert_non_null(strstr(err.msg, "device 5"));
+}
+
 static void test_vsock_balloon_description(void **state)
 {
 	(void)state;
@@ -322,6 +385,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_machine_values_checked, setup, teardown),
 		cmocka_unit_test(test_device_readers_checked),
 		cmocka_unit_test_setup_teardown(test_vsock_balloon_description, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ratelimits_section, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

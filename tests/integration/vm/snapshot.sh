@@ -81,9 +81,9 @@ expect_status "a memory file that is not a regular file (/dev/null) is refused" 
   "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$TMP/t2.state\", \"mem_file_path\": \"/dev/null\"}"
 kill -9 $vm1; wait $vm1 2>/dev/null
 
-# A rate-limited drive: not recorded by snapshots yet, so refused (a
-# restore would free the guest of its limit).
-S9=$TMP/s9.sock
+# A rate-limited drive: the restored machine keeps the limit (as PATCHed
+# last), else a restore would free the guest of it.
+S9=$TMP/s9.sock S10=$TMP/s10.sock
 truncate -s 1M "$TMP/rl.img"
 "$VESSEL" vm run --api-sock "$S9" </dev/null >"$TMP/t9.out" 2>"$TMP/t9.err" &
 vm9=$!
@@ -93,12 +93,21 @@ api "$S9" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' >/dev/null
 api "$S9" PUT /boot-source "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"vessel_ring3\": true}" >/dev/null
 api "$S9" PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": {\"size\": 65536, \"refill_time\": 100}}}" >/dev/null
 api "$S9" PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
+api "$S9" PATCH /drives/d0 '{"drive_id": "d0", "rate_limiter": {"ops": {"size": 50, "refill_time": 1000}}}' >/dev/null
 api "$S9" PATCH /vm '{"state": "Paused"}' >/dev/null
-out=$(api "$S9" PUT /snapshot/create "{\"snapshot_path\": \"$TMP/rl.state\", \"mem_file_path\": \"$TMP/rl.mem\"}")
-if [ "${out##*$'\n'}" = 400 ] && grep -q 'rate limiter' <<<"$out" && [ ! -e "$TMP/rl.state" ]; then
-  ok "a snapshot of a VM with a rate-limited drive is refused, saying why, and makes no file"
-else not_ok "a snapshot of a VM with a rate-limited drive is refused, saying why, and makes no file ($out)"; fi
+expect_status "snapshot/create of a VM with a rate-limited drive" 204 "$S9" PUT /snapshot/create \
+  "{\"snapshot_path\": \"$TMP/rl.state\", \"mem_file_path\": \"$TMP/rl.mem\"}"
 kill -9 $vm9; wait $vm9 2>/dev/null
+timeout 60 "$VESSEL" vm run --restore "$TMP/rl.state" --restore-mem "$TMP/rl.mem" --paused --api-sock "$S10" \
+  </dev/null >"$TMP/t10.out" 2>"$TMP/t10.err" &
+vm10=$!
+on_exit "kill -9 $vm10"
+wait_sock "$S10"
+cfg=$(api "$S10" GET /vm/config | head -1)
+if jq -e '.drives[0].rate_limiter.bandwidth.size == 65536 and .drives[0].rate_limiter.ops.size == 50' >/dev/null <<<"$cfg"; then
+  ok "the restored VM keeps the drive's rate limiter (bandwidth as PUT, ops as PATCHed)"
+else not_ok "the restored VM keeps the drive's rate limiter ($cfg; $(tail -n 2 "$TMP/t10.err"))"; fi
+kill -9 $vm10; wait $vm10 2>/dev/null
 
 # A new process: --restore, the count goes on.
 timeout 60 "$VESSEL" vm run --restore "$TMP/t.state" --restore-mem "$TMP/t.mem" </dev/null >"$TMP/t2.out" 2>"$TMP/t2.err" &
