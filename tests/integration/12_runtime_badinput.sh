@@ -71,11 +71,14 @@ fails_with "an unknown command is named" "frobnicate" vs frobnicate
 echo "$good" | jq '.hooks = {prestart: [{path: "/bin/sleep", args: ["sleep", "30"]}]}' > "$B/config.json"
 "$VESSEL" --root "$STATE" create --bundle "$B" crash &
 vpid=$!
-for _ in $(seq 100); do pgrep -f "sleep 30" >/dev/null && break; sleep 0.05; done
+# Up to 30 s: an ASan build on a loaded host can take seconds to get there.
+hooked=0
+for _ in $(seq 600); do pgrep -f "^sleep 30$" >/dev/null && { hooked=1; break; }; sleep 0.05; done
+check "the killed create had reached its prestart hook" [ $hooked = 1 ]
 kill -9 $vpid; wait $vpid 2>/dev/null
 pkill -f "^sleep 30$" || true
 check "list works after a killed create" bash -c "'$VESSEL' --root '$STATE' list | grep -q '^crash '"
-check "state works after a killed create" bash -c "'$VESSEL' --root '$STATE' state crash | jq -e .status >/dev/null"
+check "state works after a killed create" bash -c "set -o pipefail; '$VESSEL' --root '$STATE' state crash | jq -e '.status | strings' >/dev/null"
 check "delete cleans up after a killed create" vs delete -f crash
 check "nothing is left after that delete" nothing_left crash
 
