@@ -90,7 +90,6 @@ static const unsigned long vsock_ioctls[] = {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS};
 
 /* What load() adds beyond the lists. */
 enum {
-	TSYNC = 1,        /* every thread of the process */
 	UNIX_SOCKETS = 2, /* socket(AF_UNIX, ...) */
 	API_OPEN = 4,     /* openat with api_open_flags only (others kill) */
 };
@@ -109,7 +108,7 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return vs_fail(err, ENOMEM, "seccomp: create %s filter", what);
-	int r = (flags & TSYNC) ? seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) : 0;
+	int r = 0;
 	if (r == 0 && (flags & UNIX_SOCKETS))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	for (size_t i = 0; r == 0 && i < n; i++)
@@ -148,11 +147,6 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err)
-{
-	return load(base_calls, N(base_calls), extra, n_extra, ioctls, N(ioctls), TSYNC, "VMM", err);
-}
 
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err)
 {

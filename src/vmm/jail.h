@@ -12,10 +12,8 @@
 
 #include "base/error.h"
 
-/* The VMM list plus `extra` syscall numbers (device code; may be NULL),
- * on every thread of the process (TSYNC). */
-int vs_jail_apply(const int *extra, size_t n_extra, vs_err *err);
-/* The same list on the calling thread only (and threads it creates later). */
+/* The VMM list plus `extra` syscall numbers (device code; may be NULL), on
+ * the calling thread only (and threads it creates later). */
 int vs_jail_apply_self(const int *extra, size_t n_extra, vs_err *err);
 /* The VMM (owner) thread's: the same plus what a snapshot takes (the
  * KVM_GET_* state ioctls, the dirty log, pwrite/ftruncate/fdatasync). */

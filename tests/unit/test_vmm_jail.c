@@ -28,7 +28,7 @@ static int jailed(int (*fn)(void))
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		vs_err err;
-		if (vs_jail_apply(NULL, 0, &err) < 0)
+		if (vs_jail_apply_self(NULL, 0, &err) < 0)
 			_exit(100);
 		_exit(fn());
 	}
