@@ -9,7 +9,7 @@
  * the kernel command line, see vs_virtio_cmdline().
  *
  * Lifetime: devices live until vs_virtio_destroy_all() on the same bus,
- * which stops device threads (net RX, vsock, balloon statistics), closes backends, unregisters the
+ * which stops device threads (devthread.h), closes backends, unregisters the
  * windows from the bus and frees everything. Call it before destroying the
  * guest memory and the bus; no vCPU may be inside an MMIO access then. */
 #ifndef VS_VMM_DEV_VIRTIO_H

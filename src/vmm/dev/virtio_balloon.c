@@ -9,18 +9,13 @@
  * Inflate/deflate run on the notifying vCPU thread. All guest-visible
  * state is balloon_state, which holds no pointers. */
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
+#include "vmm/dev/devthread.h"
 #include "vmm/dev/virtio_mmio.h"
-#include "vmm/jail.h"
 
 #define VIRTIO_ID_BALLOON 5
 #define F_STATS_VQ 1
@@ -52,18 +47,9 @@ typedef struct balloon_state {
 struct vs_balloon {
 	vs_vmmio *t;
 	balloon_state st;
-	int kick;
-	pthread_t thread;
-	bool thread_started, stop, jail;
+	vs_devthread thread; /* with a statistics queue only */
 	vs_vq_chain chain;
 };
-
-static void kick(vs_balloon *b)
-{
-	uint64_t one = 1;
-	ssize_t r = write(b->kick, &one, sizeof(one));
-	(void)r;
-}
 
 /* Give the pages of one inflate buffer back to the host, a run of
  * contiguous host pages per madvise. PFNs outside guest RAM are skipped. */
@@ -160,57 +146,38 @@ static void balloon_reset(vs_vmmio *t)
 	memset(&t->config[offsetof(struct balloon_config, actual)], 0, 4);
 }
 
-/* Every interval: hand the stats buffer back so the guest refills it. */
-static void *stats_loop(void *arg)
+/* Every interval: hand the stats buffer back so the guest refills it. A
+ * kick (new interval) starts the wait again. */
+static unsigned stats_prepare(vs_vmmio *t, struct pollfd *p, int *timeout_ms)
 {
-	vs_balloon *b = arg;
-	if (b->jail) {
-		size_t nc = 0;
-		const int *calls = vs_virtio_syscalls(&nc);
-		vs_err jerr;
-		if (vs_jail_apply_self(calls, nc, &jerr) < 0)
-			return NULL;
-	}
-	for (;;) {
-		pthread_mutex_lock(&b->t->lock);
-		int timeout = b->st.stats_interval_s ? (int)b->st.stats_interval_s * 1000 : -1;
-		pthread_mutex_unlock(&b->t->lock);
-		struct pollfd p = {.fd = b->kick, .events = POLLIN};
-		int r = poll(&p, 1, timeout);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r > 0) {
-			uint64_t v;
-			ssize_t n = read(b->kick, &v, sizeof(v));
-			(void)n;
-		}
-		pthread_mutex_lock(&b->t->lock);
-		bool stop = b->stop;
-		vs_vmmio *t = b->t;
-		if (!stop && r == 0 && b->st.stats_held && vs_vmmio_running(t) && t->vqs[STATS_Q].ready) {
-			b->st.stats_held = false;
-			vs_vq_push(&t->vqs[STATS_Q], b->st.stats_head, 0);
-			vs_vmmio_used(t, STATS_Q);
-		}
-		pthread_mutex_unlock(&b->t->lock);
-		if (stop)
-			break;
-	}
-	return NULL;
+	vs_balloon *b = t->priv;
+	(void)p;
+	*timeout_ms = b->st.stats_interval_s ? (int)b->st.stats_interval_s * 1000 : -1;
+	return 0;
 }
+
+static void stats_run(vs_vmmio *t, const struct pollfd *p, unsigned n, int polled)
+{
+	vs_balloon *b = t->priv;
+	(void)p, (void)n;
+	if (polled == 0 && b->st.stats_held && vs_vmmio_running(t) && t->vqs[STATS_Q].ready) {
+		b->st.stats_held = false;
+		vs_vq_push(&t->vqs[STATS_Q], b->st.stats_head, 0);
+		vs_vmmio_used(t, STATS_Q);
+	}
+}
+
+static const vs_devthread_ops stats_thread_ops = {
+	.name = "statistics thread",
+	.list = VS_DEVTHREAD_VMM_LIST,
+	.prepare = stats_prepare,
+	.run = stats_run,
+};
 
 static void balloon_destroy(vs_vmmio *t)
 {
 	vs_balloon *b = t->priv;
-	if (b->thread_started) {
-		pthread_mutex_lock(&t->lock);
-		b->stop = true;
-		pthread_mutex_unlock(&t->lock);
-		kick(b);
-		pthread_join(b->thread, NULL);
-	}
-	if (b->kick >= 0)
-		close(b->kick);
+	vs_devthread_stop(&b->thread);
 	free(b);
 }
 
@@ -271,7 +238,7 @@ static int balloon_restore(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *
 	memcpy(b->st.stats, o.stats, sizeof(o.stats));
 	struct balloon_config c = {.num_pages = o.target_pages, .actual = o.actual_pages};
 	memcpy(t->config, &c, sizeof(c));
-	kick(b); /* the statistics thread picks up the period */
+	vs_devthread_kick(&b->thread); /* the statistics thread picks up the period */
 	return 0;
 }
 
@@ -302,7 +269,7 @@ void vs_balloon_set_interval(vs_balloon *b, uint32_t seconds)
 	pthread_mutex_lock(&b->t->lock);
 	b->st.stats_interval_s = seconds;
 	pthread_mutex_unlock(&b->t->lock);
-	kick(b); /* the thread picks up the new period */
+	vs_devthread_kick(&b->thread); /* the thread picks up the new period */
 }
 
 void vs_balloon_get(vs_balloon *b, vs_balloon_info *out)
@@ -319,18 +286,10 @@ vs_balloon *vs_virtio_balloon_add(const vs_virtio_env *env, const vs_balloon_con
 	vs_balloon *b = calloc(1, sizeof(*b));
 	if (!b)
 		return vs_fail(err, ENOMEM, "virtio-balloon: allocate device"), NULL;
-	b->jail = env->jail;
 	b->st = (balloon_state){.target_pages = cfg->target_pages, .stats_interval_s = cfg->stats_interval_s,
 				.deflate_on_oom = cfg->deflate_on_oom, .stats_vq = cfg->stats_interval_s > 0};
-	b->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->kick < 0) {
-		int e = errno;
-		free(b);
-		return vs_fail(err, e, "virtio-balloon: create eventfd"), NULL;
-	}
 	vs_vmmio *t = vs_vmmio_new(env, &balloon_ops, b, sizeof(struct balloon_config), err);
 	if (!t) {
-		close(b->kick);
 		free(b);
 		return NULL;
 	}
@@ -339,19 +298,8 @@ vs_balloon *vs_virtio_balloon_add(const vs_virtio_env *env, const vs_balloon_con
 			     (cfg->deflate_on_oom ? 1ULL << F_DEFLATE_ON_OOM : 0);
 	struct balloon_config c = {.num_pages = cfg->target_pages};
 	memcpy(t->config, &c, sizeof(c));
-	if (b->st.stats_vq) {
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		int rc = pthread_create(&b->thread, NULL, stats_loop, b);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc) {
-			vs_vmmio_free(t);
-			return vs_fail(err, rc, "virtio-balloon: start the statistics thread"), NULL;
-		}
-		b->thread_started = true;
-	}
-	if (vs_vmmio_attach(t, env->mmio, err) < 0) {
+	if ((b->st.stats_vq && vs_devthread_start(&b->thread, t, &stats_thread_ops, env->jail, err) < 0) ||
+	    vs_vmmio_attach(t, env->mmio, err) < 0) {
 		vs_vmmio_free(t);
 		return NULL;
 	}

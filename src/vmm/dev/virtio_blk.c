@@ -9,19 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "vmm/dev/virtio_blk.h"
-#include "vmm/jail.h"
 
 /* Whether the limiter lets this request through now; if not, the timer is
  * set for when it will. Reads and writes cost their data bytes, every
@@ -78,34 +73,31 @@ static void blk_notify(vs_vmmio *t, unsigned qi)
 		blk_process(b);
 }
 
-/* Takes up the queue when the limiter's timer fires. */
-static void *blk_thread(void *arg)
+/* The device thread takes up the queue when the limiter's timer fires
+ * (if its jail fails, a throttled queue waits for the next notify). */
+static unsigned timer_prepare(vs_vmmio *t, struct pollfd *p, int *timeout_ms)
 {
-	blk_dev *b = arg;
-	if (b->jail) {
-		size_t nc = 0;
-		const int *calls = vs_virtio_syscalls(&nc);
-		vs_err jerr;
-		if (vs_jail_apply_self(calls, nc, &jerr) < 0)
-			return NULL; /* a throttled queue then waits for the next notify */
-	}
-	for (;;) {
-		struct pollfd p[2] = {{.fd = b->timer.fd, .events = POLLIN}, {.fd = b->quit, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		pthread_mutex_lock(&b->t->lock);
-		if (vs_devtimer_fired(&b->timer)) {
-			b->held = false;
-			blk_process(b);
-		}
-		pthread_mutex_unlock(&b->t->lock);
-	}
-	return NULL;
+	(void)timeout_ms;
+	p[0] = (struct pollfd){.fd = ((blk_dev *)t->priv)->timer.fd, .events = POLLIN};
+	return 1;
 }
+
+static void timer_run(vs_vmmio *t, const struct pollfd *p, unsigned n, int polled)
+{
+	blk_dev *b = t->priv;
+	(void)n, (void)polled;
+	if ((p[0].revents & POLLIN) && vs_devtimer_fired(&b->timer)) {
+		b->held = false;
+		blk_process(b);
+	}
+}
+
+static const vs_devthread_ops timer_thread_ops = {
+	.name = "device thread",
+	.list = VS_DEVTHREAD_VMM_LIST,
+	.prepare = timer_prepare,
+	.run = timer_run,
+};
 
 static void blk_reset(vs_vmmio *t)
 {
@@ -128,23 +120,16 @@ static void blk_stats(vs_vmmio *t, vs_dev_stats *out)
 
 static void blk_free(blk_dev *b)
 {
+	vs_devthread_stop(&b->thread);
 	if (b->fd >= 0)
 		close(b->fd);
-	if (b->quit >= 0)
-		close(b->quit);
 	vs_devtimer_close(&b->timer);
 	free(b);
 }
 
 static void blk_destroy(vs_vmmio *t)
 {
-	blk_dev *b = t->priv;
-	if (b->thread_started) {
-		uint64_t one = 1;
-		if (write(b->quit, &one, sizeof(one)) == sizeof(one))
-			pthread_join(b->thread, NULL);
-	}
-	blk_free(b);
+	blk_free(t->priv);
 }
 
 /* Open an image: *fd, its size in bytes, whether holes can be punched.
@@ -226,19 +211,6 @@ static const vs_vmmio_ops blk_ops = {
 	.restore = blk_restore,
 };
 
-static int start_thread(blk_dev *b, vs_err *err)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&b->thread, NULL, blk_thread, b);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return vs_fail(err, rc, "virtio-blk: start the device thread");
-	b->thread_started = true;
-	return 0;
-}
-
 int vs_virtio_blk_update(vs_virtio_dev *t, const vs_rl_update *rl, const char *path, vs_err *err)
 {
 	if (t->ops != &blk_ops)
@@ -277,14 +249,10 @@ int vs_virtio_blk_add(const vs_virtio_env *env, const char *path, bool readonly,
 	blk_dev *b = calloc(1, sizeof(*b));
 	if (!b)
 		return vs_fail(err, ENOMEM, "virtio-blk: allocate device");
-	b->fd = b->quit = b->timer.fd = -1;
-	b->jail = env->jail;
+	b->fd = b->timer.fd = -1;
 	vs_rl_cfg none = {0};
 	vs_rl_init(&b->rl, rl ? rl : &none, vs_devtimer_now());
-	if (open_image(b, path, readonly, err) < 0 || vs_devtimer_init(&b->timer, err) < 0 ||
-	    (b->quit = eventfd(0, EFD_CLOEXEC)) < 0) {
-		if (b->fd >= 0 && b->timer.fd >= 0)
-			vs_fail(err, errno, "virtio-blk: create eventfd");
+	if (open_image(b, path, readonly, err) < 0 || vs_devtimer_init(&b->timer, err) < 0) {
 		blk_free(b);
 		return -1;
 	}
@@ -311,7 +279,8 @@ int vs_virtio_blk_add(const vs_virtio_env *env, const char *path, bool readonly,
 	b->t = t;
 	t->device_features = features;
 	memcpy(t->config, &cfg, sizeof(cfg));
-	if (start_thread(b, err) < 0 || vs_vmmio_attach(t, env->mmio, err) < 0) {
+	if (vs_devthread_start(&b->thread, t, &timer_thread_ops, env->jail, err) < 0 ||
+	    vs_vmmio_attach(t, env->mmio, err) < 0) {
 		vs_wrap(err, "virtio-blk %s", path);
 		vs_vmmio_free(t);
 		return -1;

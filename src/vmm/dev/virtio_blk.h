@@ -4,10 +4,10 @@
 #ifndef VS_VMM_DEV_VIRTIO_BLK_H
 #define VS_VMM_DEV_VIRTIO_BLK_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <sys/uio.h>
 
+#include "vmm/dev/devthread.h"
 #include "vmm/dev/devtimer.h"
 #include "vmm/dev/virtio_mmio.h"
 
@@ -75,10 +75,8 @@ typedef struct blk_dev {
 	bool held;         /* the limiter holds the queue until the timer fires */
 	vs_devtimer timer;
 	vs_dev_stats st;
-	int quit;          /* eventfd: ends the device thread */
-	pthread_t thread;
-	bool thread_started, jail;
-	vs_vq_chain chain; /* scratch */
+	vs_devthread thread; /* takes the held queue up */
+	vs_vq_chain chain;   /* scratch */
 	struct iovec data[VS_VQ_MAX_SIZE];
 } blk_dev;
 

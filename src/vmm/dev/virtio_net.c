@@ -12,19 +12,15 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "vmm/dev/devthread.h"
 #include "vmm/dev/devtimer.h"
 #include "vmm/dev/virtio_mmio.h"
-#include "vmm/jail.h"
 
 #define VIRTIO_ID_NET 1
 #define VIRTIO_NET_F_MAC 5
@@ -44,11 +40,10 @@ struct net_config {
 
 typedef struct net_dev {
 	vs_vmmio *t;
-	int tap;  /* non-blocking */
-	int kick; /* eventfd: wakes the RX thread */
-	pthread_t rx_thread;
-	bool thread_started;
-	bool stop; /* under t->lock, as everything below */
+	int tap; /* non-blocking */
+	vs_devthread rx_thread;
+	/* Under t->lock from here on. */
+	bool wait_tap; /* the RX thread waits for tap frames too */
 	vs_ratelimit rx_rl, tx_rl;
 	bool rx_held, tx_held; /* a limiter holds the queue until the timer fires */
 	vs_devtimer timer;
@@ -56,15 +51,7 @@ typedef struct net_dev {
 	vs_vq_chain rx_chain, tx_chain;
 	struct iovec rx_iov[VS_VQ_MAX_SIZE + 1];
 	uint8_t spill[65536 + NET_HDR_LEN]; /* largest tap frame */
-	bool jail; /* the RX thread loads the VMM filter itself */
 } net_dev;
-
-static void kick_rx(net_dev *n)
-{
-	uint64_t one = 1;
-	ssize_t r = write(n->kick, &one, sizeof(one));
-	(void)r; /* a full counter already means "wake up" */
-}
 
 /* Move frames from the tap into posted RX buffers. Lock held. Returns
  * whether the thread should wait for tap frames (true) or for a kick. */
@@ -134,46 +121,37 @@ static bool rx_fill(net_dev *n)
 
 static void tx_flush(net_dev *n);
 
-static void *rx_loop(void *arg)
+/* The RX thread waits for a kick, for the limiter's timer and, while
+ * the guest has buffers posted, for tap frames. If its jail fails, the
+ * guest gets no frames. */
+static unsigned rx_prepare(vs_vmmio *t, struct pollfd *p, int *timeout_ms)
 {
-	net_dev *n = arg;
-	bool wait_tap = false;
-	/* Threads have their own filters (no TSYNC): this one jails itself.
-	 * Should that fail the thread ends: the guest gets no frames. */
-	if (n->jail) {
-		size_t nc = 0;
-		const int *calls = vs_virtio_syscalls(&nc);
-		vs_err jerr;
-		if (vs_jail_apply_self(calls, nc, &jerr) < 0)
-			return NULL;
-	}
-	for (;;) {
-		struct pollfd p[3] = {{.fd = n->kick, .events = POLLIN},
-				      {.fd = wait_tap ? n->tap : -1, .events = POLLIN},
-				      {.fd = n->timer.fd, .events = POLLIN}};
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & POLLIN) {
-			uint64_t v;
-			ssize_t r = read(n->kick, &v, sizeof(v));
-			(void)r;
-		}
-		pthread_mutex_lock(&n->t->lock);
-		bool stop = n->stop;
-		if (!stop && (p[2].revents & POLLIN) && vs_devtimer_fired(&n->timer)) {
-			bool tx = n->tx_held;
-			n->rx_held = n->tx_held = false;
-			if (tx)
-				tx_flush(n);
-		}
-		if (!stop)
-			wait_tap = rx_fill(n);
-		pthread_mutex_unlock(&n->t->lock);
-		if (stop)
-			break;
-	}
-	return NULL;
+	net_dev *n = t->priv;
+	(void)timeout_ms;
+	p[0] = (struct pollfd){.fd = n->wait_tap ? n->tap : -1, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = n->timer.fd, .events = POLLIN};
+	return 2;
 }
+
+static void rx_run(vs_vmmio *t, const struct pollfd *p, unsigned np, int polled)
+{
+	net_dev *n = t->priv;
+	(void)np, (void)polled;
+	if ((p[1].revents & POLLIN) && vs_devtimer_fired(&n->timer)) {
+		bool tx = n->tx_held;
+		n->rx_held = n->tx_held = false;
+		if (tx)
+			tx_flush(n);
+	}
+	n->wait_tap = rx_fill(n);
+}
+
+static const vs_devthread_ops rx_thread_ops = {
+	.name = "RX thread",
+	.list = VS_DEVTHREAD_VMM_LIST,
+	.prepare = rx_prepare,
+	.run = rx_run,
+};
 
 static void tx_flush(net_dev *n)
 {
@@ -220,14 +198,14 @@ static void net_notify(vs_vmmio *t, unsigned q)
 	if (q == TX_Q)
 		tx_flush(n); /* returns at once while held: the timer takes it up */
 	else
-		kick_rx(n); /* new RX buffers: let the RX thread look again */
+		vs_devthread_kick(&n->rx_thread); /* new RX buffers: let the RX thread look again */
 }
 
 static void net_wake(vs_vmmio *t)
 {
 	net_dev *n = t->priv;
 	n->rx_held = n->tx_held = false;
-	kick_rx(n);
+	vs_devthread_kick(&n->rx_thread);
 	tx_flush(n); /* a guest with a full TX ring does not notify again */
 }
 
@@ -255,25 +233,16 @@ int vs_virtio_net_update(vs_virtio_dev *t, const vs_rl_update *rx, const vs_rl_u
 
 static void net_free(net_dev *n)
 {
+	vs_devthread_stop(&n->rx_thread);
 	vs_devtimer_close(&n->timer);
 	if (n->tap >= 0)
 		close(n->tap);
-	if (n->kick >= 0)
-		close(n->kick);
 	free(n);
 }
 
 static void net_destroy(vs_vmmio *t)
 {
-	net_dev *n = t->priv;
-	if (n->thread_started) {
-		pthread_mutex_lock(&t->lock);
-		n->stop = true;
-		pthread_mutex_unlock(&t->lock);
-		kick_rx(n);
-		pthread_join(n->rx_thread, NULL);
-	}
-	net_free(n);
+	net_free(t->priv);
 }
 
 static const vs_vmmio_ops net_ops = {
@@ -308,28 +277,13 @@ static int open_tap(net_dev *n, const char *name, vs_err *err)
 	return 0;
 }
 
-/* The RX thread must not take signals meant for vCPU threads. */
-static int start_rx_thread(net_dev *n, vs_err *err)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&n->rx_thread, NULL, rx_loop, n);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return vs_fail(err, rc, "virtio-net: start RX thread");
-	n->thread_started = true;
-	return 0;
-}
-
 int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint8_t mac[6], const vs_rl_cfg *rx,
 		      const vs_rl_cfg *tx, vs_virtio_dev **out, vs_err *err)
 {
 	net_dev *n = calloc(1, sizeof(*n));
 	if (!n)
 		return vs_fail(err, ENOMEM, "virtio-net: allocate device");
-	n->tap = n->kick = n->timer.fd = -1;
-	n->jail = env->jail;
+	n->tap = n->timer.fd = -1;
 	vs_rl_cfg none = {0};
 	uint64_t now = vs_devtimer_now();
 	vs_rl_init(&n->rx_rl, rx ? rx : &none, now);
@@ -337,12 +291,6 @@ int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint
 	if (open_tap(n, tap_name, err) < 0 || vs_devtimer_init(&n->timer, err) < 0) {
 		net_free(n);
 		return -1;
-	}
-	n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (n->kick < 0) {
-		int e = errno;
-		net_free(n);
-		return vs_fail(err, e, "virtio-net: create eventfd");
 	}
 	vs_vmmio *t = vs_vmmio_new(env, &net_ops, n, sizeof(struct net_config), err);
 	if (!t) {
@@ -355,7 +303,8 @@ int vs_virtio_net_add(const vs_virtio_env *env, const char *tap_name, const uint
 	memcpy(cfg.mac, mac, 6);
 	memcpy(t->config, &cfg, sizeof(cfg));
 	/* Attach last: once on the bus a vCPU may reach the device. */
-	if (start_rx_thread(n, err) < 0 || vs_vmmio_attach(t, env->mmio, err) < 0) {
+	if (vs_devthread_start(&n->rx_thread, t, &rx_thread_ops, env->jail, err) < 0 ||
+	    vs_vmmio_attach(t, env->mmio, err) < 0) {
 		vs_wrap(err, "virtio-net %s", tap_name);
 		vs_vmmio_free(t);
 		return -1;

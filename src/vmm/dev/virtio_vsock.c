@@ -17,20 +17,15 @@
  * restored device sends the guest VIRTIO_VSOCK_EVENT_TRANSPORT_RESET
  * (5.10.6.7) once it runs, so the guest drops the connections it had. */
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
+#include "vmm/dev/devthread.h"
 #include "vmm/dev/virtio_mmio.h"
 #include "vmm/dev/vsock_conn.h"
-#include "vmm/jail.h"
 
 #define VIRTIO_ID_VSOCK 19
 #define RX_Q 0
@@ -46,20 +41,13 @@ struct vsock_config {
 typedef struct vsock_dev {
 	vs_vmmio *t;
 	vs_vsock_host h;       /* connections and host sockets (vsock_conn.c, vsock_rx.c) */
-	int kick;              /* eventfd: wakes the thread */
-	pthread_t thread;
-	bool thread_started, stop, reset; /* under t->lock */
-	bool reset_event;      /* restored: TRANSPORT_RESET to send (under t->lock) */
-	bool jail;
+	vs_devthread thread;
+	bool reset;            /* under t->lock, as the next two */
+	bool reset_event;      /* restored: TRANSPORT_RESET to send */
+	bool more;             /* the thread has packets waiting: poll again at once */
 	vs_vq_chain chain;
 } vsock_dev;
-
-static void kick(vsock_dev *v)
-{
-	uint64_t one = 1;
-	ssize_t r = write(v->kick, &one, sizeof(one));
-	(void)r; /* a full counter already means "wake up" */
-}
+_Static_assert(VS_VSOCK_POLL_MAX <= VS_DEVTHREAD_MAX_FDS, "the vsock thread's descriptors");
 
 /* One guest packet off TX. */
 static void tx_one(vsock_dev *v, const vs_vq_chain *c)
@@ -167,52 +155,41 @@ static void send_reset_event(vsock_dev *v)
 	}
 }
 
-static void *vsock_loop(void *arg)
+/* The thread (its own seccomp list; should that fail it ends and the
+ * device stays silent) waits for a kick and on the host sockets. */
+static unsigned vsock_prepare(vs_vmmio *t, struct pollfd *p, int *timeout_ms)
 {
-	vsock_dev *v = arg;
-	vs_err jerr = {0};
-	/* Its own filter (no TSYNC); should that fail the thread ends and the
-	 * device stays silent. */
-	if (v->jail && vs_jail_apply_vsock(&jerr) < 0)
-		return NULL;
-	bool more = false;
-	for (;;) {
-		struct pollfd p[1 + VS_VSOCK_POLL_MAX];
-		p[0] = (struct pollfd){.fd = v->kick, .events = POLLIN};
-		pthread_mutex_lock(&v->t->lock);
-		unsigned n = vs_vsock_host_pollfds(&v->h, p + 1);
-		int timeout = more ? 0 : vs_vsock_host_timeout(&v->h);
-		pthread_mutex_unlock(&v->t->lock);
-		if (poll(p, 1 + n, timeout) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & POLLIN) {
-			uint64_t x;
-			ssize_t r = read(v->kick, &x, sizeof(x));
-			(void)r;
-		}
-		pthread_mutex_lock(&v->t->lock);
-		bool stop = v->stop;
-		if (!stop) {
-			if (v->reset) {
-				vs_vsock_host_drop_all(&v->h);
-				v->reset = false;
-			}
-			vs_vsock_host_events(&v->h, p + 1, n);
-			vs_vsock_host_expire(&v->h);
-			more = false;
-			if (vs_vmmio_running(v->t)) {
-				if (v->reset_event)
-					send_reset_event(v);
-				tx_drain(v);
-				more = rx_fill(v) || vs_vq_has_avail(&v->t->vqs[TX_Q]);
-			}
-		}
-		pthread_mutex_unlock(&v->t->lock);
-		if (stop)
-			break;
-	}
-	return NULL;
+	vsock_dev *v = t->priv;
+	unsigned n = vs_vsock_host_pollfds(&v->h, p);
+	*timeout_ms = v->more ? 0 : vs_vsock_host_timeout(&v->h);
+	return n;
 }
+
+static void vsock_run(vs_vmmio *t, const struct pollfd *p, unsigned n, int polled)
+{
+	vsock_dev *v = t->priv;
+	(void)polled;
+	if (v->reset) {
+		vs_vsock_host_drop_all(&v->h);
+		v->reset = false;
+	}
+	vs_vsock_host_events(&v->h, p, n);
+	vs_vsock_host_expire(&v->h);
+	v->more = false;
+	if (vs_vmmio_running(t)) {
+		if (v->reset_event)
+			send_reset_event(v);
+		tx_drain(v);
+		v->more = rx_fill(v) || vs_vq_has_avail(&t->vqs[TX_Q]);
+	}
+}
+
+static const vs_devthread_ops vsock_thread_ops = {
+	.name = "vsock thread",
+	.list = VS_DEVTHREAD_VSOCK_LIST,
+	.prepare = vsock_prepare,
+	.run = vsock_run,
+};
 
 static void vsock_notify(vs_vmmio *t, unsigned q)
 {
@@ -220,7 +197,7 @@ static void vsock_notify(vs_vmmio *t, unsigned q)
 	 * for an event (only a restore sends one). */
 	vsock_dev *v = t->priv;
 	if (q != EV_Q || v->reset_event)
-		kick(v);
+		vs_devthread_kick(&v->thread);
 }
 
 static void vsock_reset(vs_vmmio *t)
@@ -228,33 +205,24 @@ static void vsock_reset(vs_vmmio *t)
 	vsock_dev *v = t->priv;
 	v->reset = true; /* the thread closes the host sockets it polls */
 	v->reset_event = false;
-	kick(v);
+	vs_devthread_kick(&v->thread);
 }
 
 static void vsock_driver_ok(vs_vmmio *t)
 {
-	kick(t->priv);
+	vs_devthread_kick(&((vsock_dev *)t->priv)->thread);
 }
 
 static void vsock_free(vsock_dev *v)
 {
+	vs_devthread_stop(&v->thread);
 	vs_vsock_host_fini(&v->h);
-	if (v->kick >= 0)
-		close(v->kick);
 	free(v);
 }
 
 static void vsock_destroy(vs_vmmio *t)
 {
-	vsock_dev *v = t->priv;
-	if (v->thread_started) {
-		pthread_mutex_lock(&t->lock);
-		v->stop = true;
-		pthread_mutex_unlock(&t->lock);
-		kick(v);
-		pthread_join(v->thread, NULL);
-	}
-	vsock_free(v);
+	vsock_free(t->priv);
 }
 
 /* Snapshots hold the CID only (le64); restore checks it is this device's
@@ -279,7 +247,7 @@ static int vsock_restore(vs_vmmio *t, const uint8_t *buf, size_t len, vs_err *er
 		return vs_fail(err, EINVAL, "virtio-vsock: the state is for guest CID %llu, the device has %llu",
 			       (unsigned long long)cid, (unsigned long long)v->h.state.guest_cid);
 	v->reset_event = true; /* sent once the device runs (the VM resumed) */
-	kick(v);
+	vs_devthread_kick(&v->thread);
 	return 0;
 }
 
@@ -300,17 +268,9 @@ int vs_virtio_vsock_add(const vs_virtio_env *env, uint64_t guest_cid, const char
 	vsock_dev *v = calloc(1, sizeof(*v));
 	if (!v)
 		return vs_fail(err, ENOMEM, "virtio-vsock: allocate device");
-	v->kick = -1;
-	v->jail = env->jail;
 	if (vs_vsock_host_init(&v->h, guest_cid, uds_path, err) < 0) {
 		vsock_free(v);
 		return -1;
-	}
-	v->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->kick < 0) {
-		int e = errno;
-		vsock_free(v);
-		return vs_fail(err, e, "virtio-vsock: create eventfd");
 	}
 	vs_vmmio *t = vs_vmmio_new(env, &vsock_ops, v, sizeof(struct vsock_config), err);
 	if (!t) {
@@ -320,18 +280,8 @@ int vs_virtio_vsock_add(const vs_virtio_env *env, uint64_t guest_cid, const char
 	v->t = t;
 	struct vsock_config cfg = {.guest_cid = guest_cid};
 	memcpy(t->config, &cfg, sizeof(cfg));
-	/* The thread takes no signal meant for a vCPU thread. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&v->thread, NULL, vsock_loop, v);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		vs_vmmio_free(t);
-		return vs_fail(err, rc, "virtio-vsock: start its thread");
-	}
-	v->thread_started = true;
-	if (vs_vmmio_attach(t, env->mmio, err) < 0) {
+	if (vs_devthread_start(&v->thread, t, &vsock_thread_ops, env->jail, err) < 0 ||
+	    vs_vmmio_attach(t, env->mmio, err) < 0) {
 		vs_vmmio_free(t);
 		return -1;
 	}

@@ -9,30 +9,12 @@
 # fault_message, SendCtrlAltDel, and --config-file --no-api. Run by
 # 20_vm_ring3.sh where there is a usable /dev/kvm (directly, or in the
 # nested test host), with the guests already built in $GUESTS.
-source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/lib.sh"
 : "${GUESTS:?built ring-3 guests (tests/guests/build.sh DIR)}"
 command -v curl >/dev/null || { not_ok "API tests need curl (scripts/setup.sh installs it)"; exit 0; }
 
-SOCK=$TMP/fc.sock
-# api METHOD PATH [BODY]: prints the body, then the status on its own line.
-api() {
-  local args=(-s -m 20 --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}' "http://localhost$2")
-  [ $# -ge 3 ] && args+=(-H 'Accept: application/json' -H 'Content-Type: application/json' --data "$3")
-  curl "${args[@]}"
-}
-# expect_status NAME WANT METHOD PATH [BODY]: the answer has status WANT
-# (and for a 400, a fault_message).
-expect_status() {
-  local name=$1 want=$2 out code; shift 2
-  out=$(api "$@"); code=${out##*$'\n'}
-  if [ "$code" != "$want" ]; then not_ok "$name (want $want, got $code: ${out%$'\n'*})"; return; fi
-  if [ "$want" = 400 ] && ! jq -e '.fault_message | strings | length > 0' >/dev/null <<<"${out%$'\n'*}"; then
-    not_ok "$name (400 without a fault_message: ${out%$'\n'*})"; return
-  fi
-  ok "$name"
-}
+SOCK=$TMP/fc.sock API_SOCK=$TMP/fc.sock
 state() { api GET / | head -1 | jq -r .state; }
-jqt() { jq -e "$@" >/dev/null; }
 lines() { grep -c '^tick ' "$TMP/api.out"; }
 # wait_for N: until the guest printed more than N ticks (at most 60 s).
 wait_for() { for _ in $(seq 600); do [ "$(lines)" -gt "$1" ] && return 0; sleep 0.1; done; return 1; }
@@ -44,7 +26,7 @@ truncate -s 1M "$TMP/rootfs.img"
 ip netns exec "$ns" "$VESSEL" vm run --api-sock "$SOCK" </dev/null >"$TMP/api.out" 2>"$TMP/api.err" &
 vm=$!
 on_exit "kill $vm 2>/dev/null"
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+wait_sock "$SOCK"
 
 check "GET / before boot: state Not started" test "$(state)" = "Not started"
 info=$(api GET / | head -1)

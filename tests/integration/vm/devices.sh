@@ -14,7 +14,7 @@
 #    works; bad bodies get 400 with a fault_message.
 # Needs a KVM that boots Linux: run by 20_vm_ring3.sh in the nested test
 # host (or directly on hardware KVM), with GUEST_INITRD built outside.
-source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/vmhost/initramfs.sh"
 : "${GUEST_INITRD:?the guest initramfs (tests/vmhost/mkinitramfs-guest)}"
 : "${GUESTS:?built ring-3 guests (tests/guests/build.sh DIR)}"
@@ -22,21 +22,7 @@ vmhost_kernel || { not_ok "devices: no guest kernel"; exit 0; }
 command -v python3 >/dev/null && command -v curl >/dev/null && command -v jq >/dev/null ||
   { not_ok "devices: needs python3, curl and jq (scripts/setup.sh installs them)"; exit 0; }
 
-UDS=$TMP/v.sock API=$TMP/api.sock LOG=$TMP/devices.out
-api() {
-  local args=(-s -m 20 --unix-socket "$API" -X "$1" -w '\n%{http_code}' "http://localhost$2")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data "$3")
-  curl "${args[@]}"
-}
-expect_status() {
-  local name=$1 want=$2 out code; shift 2
-  out=$(api "$@"); code=${out##*$'\n'}
-  if [ "$code" != "$want" ]; then not_ok "$name (want $want, got $code: ${out%$'\n'*})"; return; fi
-  if [ "$want" = 400 ] && ! jq -e '.fault_message | strings | length > 0' >/dev/null <<<"${out%$'\n'*}"; then
-    not_ok "$name (400 without a fault_message)"; return
-  fi
-  ok "$name"
-}
+UDS=$TMP/v.sock API_SOCK=$TMP/api.sock LOG=$TMP/devices.out
 # wait_line KEY [SECONDS]: the guest's "vm-check: KEY: ..." line (its value).
 wait_line() {
   local i
@@ -47,7 +33,6 @@ wait_line() {
   done
   return 1
 }
-jqt() { jq -e "$@" >/dev/null; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$vm/status"; }
 balloon_stat() { api GET /balloon/statistics | head -1 | jq -r ".$1 // empty"; }
 
@@ -71,11 +56,11 @@ c.close(); print("echoed", n)
 PY
 echo_pid=$!
 on_exit "kill $echo_pid 2>/dev/null"
-for _ in $(seq 50); do [ -S "${UDS}_6000" ] && break; sleep 0.1; done
+wait_sock "${UDS}_6000" 5
 
 # No `timeout` in between: $vm must be the VMM itself (its VmRSS is measured).
 "$VESSEL" vm run --kernel "$KERNEL" --initrd "$GUEST_INITRD" --memory 256M --cmdline "vtest=devices" \
-  --vsock "3:$UDS" --balloon 0,deflate-on-oom,stats=1 --api-sock "$API" </dev/null >"$LOG" 2>"$TMP/devices.err" &
+  --vsock "3:$UDS" --balloon 0,deflate-on-oom,stats=1 --api-sock "$API_SOCK" </dev/null >"$LOG" 2>"$TMP/devices.err" &
 vm=$!
 on_exit "kill $vm 2>/dev/null"
 (sleep 600; kill "$vm" 2>/dev/null) &   # a deadline for a hung guest, not a timing check

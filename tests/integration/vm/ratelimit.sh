@@ -13,29 +13,14 @@
 # log FIFO has the requests; bad bodies get 400 with a fault_message.
 # Run by 20_vm_ring3.sh where there is a usable /dev/kvm, with
 # GUEST_INITRD (tests/vmhost/mkinitramfs-guest) built beforehand.
-source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/vmhost/initramfs.sh"
 : "${GUEST_INITRD:?the guest initramfs (tests/vmhost/mkinitramfs-guest)}"
 vmhost_kernel || { not_ok "rate limits: a kernel for the guest"; exit 0; }
 command -v curl >/dev/null && command -v jq >/dev/null && command -v python3 >/dev/null ||
   { not_ok "rate limits: need curl, jq and python3 (scripts/setup.sh installs them)"; exit 0; }
 
-SOCK=$TMP/fc.sock
-api() {
-  local args=(-s -m 20 --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}' "http://localhost$2")
-  [ $# -ge 3 ] && args+=(-H 'Accept: application/json' -H 'Content-Type: application/json' --data "$3")
-  curl "${args[@]}"
-}
-# expect_status NAME WANT METHOD PATH [BODY] (a 400 must carry a fault_message)
-expect_status() {
-  local name=$1 want=$2 out code; shift 2
-  out=$(api "$@"); code=${out##*$'\n'}
-  if [ "$code" != "$want" ]; then not_ok "$name (want $want, got $code: ${out%$'\n'*})"; return 1; fi
-  if [ "$want" = 400 ] && ! jq -e '.fault_message | strings | length > 0' >/dev/null <<<"${out%$'\n'*}"; then
-    not_ok "$name (400 without a fault_message: ${out%$'\n'*})"; return 1
-  fi
-  ok "$name"
-}
+SOCK=$TMP/fc.sock API_SOCK=$TMP/fc.sock
 console() { tr -d '\r' <"$TMP/console.log"; }
 # gsh CMD: type CMD into the guest's shell, then wait (60 s) until it has
 # run: the marker's echo prints the number, the typed line only the sum.

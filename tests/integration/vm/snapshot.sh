@@ -15,23 +15,11 @@
 # new host CONNECT, and GET /balloon shows the snapshot's configuration. Run by 20_vm_ring3.sh where there is a usable
 # /dev/kvm (directly, or in the nested test host), with the guests built in
 # $GUESTS and, for the Linux guest, GUEST_INITRD.
-source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/lib.sh"
 : "${GUESTS:?built ring-3 guests (tests/guests/build.sh DIR)}"
 command -v curl >/dev/null || { not_ok "snapshot tests need curl (scripts/setup.sh installs it)"; exit 0; }
 
-# api SOCK METHOD PATH [BODY]: the body, then the status on its own line.
-api() {
-  local args=(-s -m 120 --unix-socket "$1" -X "$2" -w '\n%{http_code}' "http://localhost$3")
-  [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data "$4")
-  curl "${args[@]}"
-}
-# expect_status NAME WANT SOCK METHOD PATH [BODY]
-expect_status() {
-  local name=$1 want=$2 out code; shift 2
-  out=$(api "$@"); code=${out##*$'\n'}
-  if [ "$code" = "$want" ]; then ok "$name"; else not_ok "$name (want $want, got $code: ${out%$'\n'*})"; fi
-}
-wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+API_MAX_TIME=120 # snapshot/create and /load write or map whole memory files
 # wait_grep FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
 wait_grep() { local i; for i in $(seq $((${3:-60} * 10))); do grep -aq -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 ticks() { grep -a '^tick ' "$1" | tr -d '\r' | cut -d' ' -f2; }
@@ -63,21 +51,21 @@ S1=$TMP/s1.sock
 vm1=$!
 on_exit "kill -9 $vm1"
 wait_sock "$S1"
-expect_status "machine-config with track_dirty_pages" 204 "$S1" PUT /machine-config \
+expect_status_at "machine-config with track_dirty_pages" 204 "$S1" PUT /machine-config \
   '{"vcpu_count": 1, "mem_size_mib": 32, "track_dirty_pages": true}'
-expect_status "boot the ticker" 204 "$S1" PUT /boot-source "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"vessel_ring3\": true}"
-expect_status "snapshot/load after configuring is refused" 400 "$S1" PUT /snapshot/load \
+expect_status_at "boot the ticker" 204 "$S1" PUT /boot-source "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"vessel_ring3\": true}"
+expect_status_at "snapshot/load after configuring is refused" 400 "$S1" PUT /snapshot/load \
   "{\"snapshot_path\": \"$TMP/none\", \"mem_backend\": {\"backend_path\": \"$TMP/none\", \"backend_type\": \"File\"}}"
-expect_status "InstanceStart" 204 "$S1" PUT /actions '{"action_type": "InstanceStart"}'
+expect_status_at "InstanceStart" 204 "$S1" PUT /actions '{"action_type": "InstanceStart"}'
 wait_grep "$TMP/t1.out" '^tick 0000000000000003' || not_ok "the ticker runs (no 4th tick)"
-expect_status "snapshot/create of a running VM is refused (must be paused)" 400 "$S1" PUT /snapshot/create \
+expect_status_at "snapshot/create of a running VM is refused (must be paused)" 400 "$S1" PUT /snapshot/create \
   "{\"snapshot_path\": \"$TMP/t.state\", \"mem_file_path\": \"$TMP/t.mem\"}"
 check "a refused snapshot/create created no file" test ! -e "$TMP/t.state"
-expect_status "pause" 204 "$S1" PATCH /vm '{"state": "Paused"}'
-expect_status "snapshot/create Full" 204 "$S1" PUT /snapshot/create \
+expect_status_at "pause" 204 "$S1" PATCH /vm '{"state": "Paused"}'
+expect_status_at "snapshot/create Full" 204 "$S1" PUT /snapshot/create \
   "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$TMP/t.state\", \"mem_file_path\": \"$TMP/t.mem\"}"
 check "the memory file has the guest's size (32 MiB)" test "$(stat -c %s "$TMP/t.mem")" = $((32 << 20))
-expect_status "a memory file that is not a regular file (/dev/null) is refused" 400 "$S1" PUT /snapshot/create \
+expect_status_at "a memory file that is not a regular file (/dev/null) is refused" 400 "$S1" PUT /snapshot/create \
   "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$TMP/t2.state\", \"mem_file_path\": \"/dev/null\"}"
 kill -9 $vm1; wait $vm1 2>/dev/null
 
@@ -89,13 +77,13 @@ truncate -s 1M "$TMP/rl.img"
 vm9=$!
 on_exit "kill -9 $vm9"
 wait_sock "$S9"
-api "$S9" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' >/dev/null
-api "$S9" PUT /boot-source "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"vessel_ring3\": true}" >/dev/null
-api "$S9" PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": {\"size\": 65536, \"refill_time\": 100}}}" >/dev/null
-api "$S9" PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
-api "$S9" PATCH /drives/d0 '{"drive_id": "d0", "rate_limiter": {"ops": {"size": 50, "refill_time": 1000}}}' >/dev/null
-api "$S9" PATCH /vm '{"state": "Paused"}' >/dev/null
-expect_status "snapshot/create of a VM with a rate-limited drive" 204 "$S9" PUT /snapshot/create \
+api_at "$S9" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' >/dev/null
+api_at "$S9" PUT /boot-source "{\"kernel_image_path\": \"$GUESTS/ticker.bin\", \"vessel_ring3\": true}" >/dev/null
+api_at "$S9" PUT /drives/d0 "{\"drive_id\": \"d0\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": {\"size\": 65536, \"refill_time\": 100}}}" >/dev/null
+api_at "$S9" PUT /actions '{"action_type": "InstanceStart"}' >/dev/null
+api_at "$S9" PATCH /drives/d0 '{"drive_id": "d0", "rate_limiter": {"ops": {"size": 50, "refill_time": 1000}}}' >/dev/null
+api_at "$S9" PATCH /vm '{"state": "Paused"}' >/dev/null
+expect_status_at "snapshot/create of a VM with a rate-limited drive" 204 "$S9" PUT /snapshot/create \
   "{\"snapshot_path\": \"$TMP/rl.state\", \"mem_file_path\": \"$TMP/rl.mem\"}"
 kill -9 $vm9; wait $vm9 2>/dev/null
 timeout 60 "$VESSEL" vm run --restore "$TMP/rl.state" --restore-mem "$TMP/rl.mem" --paused --api-sock "$S10" \
@@ -103,7 +91,7 @@ timeout 60 "$VESSEL" vm run --restore "$TMP/rl.state" --restore-mem "$TMP/rl.mem
 vm10=$!
 on_exit "kill -9 $vm10"
 wait_sock "$S10"
-cfg=$(api "$S10" GET /vm/config | head -1)
+cfg=$(api_at "$S10" GET /vm/config | head -1)
 if jq -e '.drives[0].rate_limiter.bandwidth.size == 65536 and .drives[0].rate_limiter.ops.size == 50' >/dev/null <<<"$cfg"; then
   ok "the restored VM keeps the drive's rate limiter (bandwidth as PUT, ops as PATCHed)"
 else not_ok "the restored VM keeps the drive's rate limiter ($cfg; $(tail -n 2 "$TMP/t10.err"))"; fi
@@ -130,21 +118,21 @@ S3=$TMP/s3.sock
 vm3=$!
 on_exit "kill -9 $vm3"
 wait_sock "$S3"
-expect_status "snapshot/load with mem_backend, enable_diff_snapshots, paused" 204 "$S3" PUT /snapshot/load \
+expect_status_at "snapshot/load with mem_backend, enable_diff_snapshots, paused" 204 "$S3" PUT /snapshot/load \
   "{\"snapshot_path\": \"$TMP/t.state\", \"mem_backend\": {\"backend_path\": \"$TMP/t.mem\", \"backend_type\": \"File\"}, \"enable_diff_snapshots\": true, \"resume_vm\": false}"
-check "GET / after a paused load: Paused" test "$(api "$S3" GET / | head -1 | jq -r .state)" = Paused
+check "GET / after a paused load: Paused" test "$(api_at "$S3" GET / | head -1 | jq -r .state)" = Paused
 sleep 1
 check "no guest output while the loaded VM is paused" test -z "$(ticks "$TMP/t3.out")"
-expect_status "resume the loaded VM" 204 "$S3" PATCH /vm '{"state": "Resumed"}'
+expect_status_at "resume the loaded VM" 204 "$S3" PATCH /vm '{"state": "Resumed"}'
 wait_grep "$TMP/t3.out" '^tick ' 60
 sleep 1
 check "the loaded VM goes on from the snapshot too" goes_on "$TMP/t1.out" "$TMP/t3.out"
 n=$(ticks "$TMP/t3.out" | wc -l)
 for _ in $(seq 600); do [ "$(ticks "$TMP/t3.out" | wc -l)" -gt $((n + 2)) ] && break; sleep 0.1; done
-expect_status "pause the loaded VM" 204 "$S3" PATCH /vm '{"state": "Paused"}'
-expect_status "snapshot/create Full onto the memory file the VM is mapped from is refused" 400 "$S3" PUT /snapshot/create \
+expect_status_at "pause the loaded VM" 204 "$S3" PATCH /vm '{"state": "Paused"}'
+expect_status_at "snapshot/create Full onto the memory file the VM is mapped from is refused" 400 "$S3" PUT /snapshot/create \
   "{\"snapshot_path\": \"$TMP/x.state\", \"mem_file_path\": \"$TMP/t.mem\"}"
-expect_status "snapshot/create Diff" 204 "$S3" PUT /snapshot/create \
+expect_status_at "snapshot/create Diff" 204 "$S3" PUT /snapshot/create \
   "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$TMP/d.state\", \"mem_file_path\": \"$TMP/d.mem\"}"
 cp "$TMP/t3.out" "$TMP/t3a.out"
 used=$(du -k "$TMP/d.mem" | cut -f1)
@@ -164,11 +152,11 @@ while off < end:
 PY
 cp "$TMP/merged.mem" "$TMP/merged1.mem"
 # A second diff, written onto that merged base in place.
-expect_status "resume for a second diff" 204 "$S3" PATCH /vm '{"state": "Resumed"}'
+expect_status_at "resume for a second diff" 204 "$S3" PATCH /vm '{"state": "Resumed"}'
 n=$(ticks "$TMP/t3.out" | wc -l)
 for _ in $(seq 600); do [ "$(ticks "$TMP/t3.out" | wc -l)" -gt $((n + 2)) ] && break; sleep 0.1; done
-expect_status "pause again" 204 "$S3" PATCH /vm '{"state": "Paused"}'
-expect_status "snapshot/create Diff onto the merged base memory file (in place)" 204 "$S3" PUT /snapshot/create \
+expect_status_at "pause again" 204 "$S3" PATCH /vm '{"state": "Paused"}'
+expect_status_at "snapshot/create Diff onto the merged base memory file (in place)" 204 "$S3" PUT /snapshot/create \
   "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"$TMP/d2.state\", \"mem_file_path\": \"$TMP/merged.mem\"}"
 kill -9 $vm3; wait $vm3 2>/dev/null
 # restore_goes_on NAME STATE MEM BEFORE: a new process goes on from BEFORE's output.
@@ -213,13 +201,13 @@ S5=$TMP/s5.sock
 vm5=$!
 on_exit "kill -9 $vm5"
 wait_sock "$S5"
-out=$(api "$S5" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/flip.state\", \"mem_file_path\": \"$TMP/t.mem\"}")
+out=$(api_at "$S5" PUT /snapshot/load "{\"snapshot_path\": \"$TMP/flip.state\", \"mem_file_path\": \"$TMP/t.mem\"}")
 if [ "${out##*$'\n'}" = 400 ] && grep -q "checksum mismatch" <<<"$out"; then ok "snapshot/load of a corrupted file: 400 naming it"
 else not_ok "snapshot/load of a corrupted file: 400 naming it ($out)"; fi
-check "after a refused load the VM is still Not started" test "$(api "$S5" GET / | head -1 | jq -r .state)" = "Not started"
-expect_status "snapshot/load with the Uffd backend says it is not supported" 400 "$S5" PUT /snapshot/load \
+check "after a refused load the VM is still Not started" test "$(api_at "$S5" GET / | head -1 | jq -r .state)" = "Not started"
+expect_status_at "snapshot/load with the Uffd backend says it is not supported" 400 "$S5" PUT /snapshot/load \
   "{\"snapshot_path\": \"$TMP/t.state\", \"mem_backend\": {\"backend_path\": \"$TMP/t.mem\", \"backend_type\": \"Uffd\"}}"
-expect_status "a good snapshot/load after the refused one works (resume_vm)" 204 "$S5" PUT /snapshot/load \
+expect_status_at "a good snapshot/load after the refused one works (resume_vm)" 204 "$S5" PUT /snapshot/load \
   "{\"snapshot_path\": \"$TMP/t.state\", \"mem_file_path\": \"$TMP/t.mem\", \"resume_vm\": true}"
 check "and the guest runs" wait_grep "$TMP/t5.out" '^tick ' 60
 kill -9 $vm5; wait $vm5 2>/dev/null
@@ -284,8 +272,8 @@ if ! wait_grep "$TMP/l1.out" 'snap-count: 3' 180; then
 fi
 ok "Linux guest boots and runs its job (file written, counting)"
 wait_grep "$TMP/held" accepted 60 || not_ok "Linux: the guest's vsock connection to uds_path_6000 is open before the snapshot"
-expect_status "Linux: pause" 204 "$S6" PATCH /vm '{"state": "Paused"}'
-expect_status "Linux: snapshot/create Full" 204 "$S6" PUT /snapshot/create \
+expect_status_at "Linux: pause" 204 "$S6" PATCH /vm '{"state": "Paused"}'
+expect_status_at "Linux: snapshot/create Full" 204 "$S6" PUT /snapshot/create \
   "{\"snapshot_path\": \"$TMP/l.state\", \"mem_file_path\": \"$TMP/l.mem\"}"
 kill -9 $vm6; wait $vm6 2>/dev/null
 # The killed VMM left its uds_path socket: as with Firecracker, the user removes it.
@@ -334,7 +322,7 @@ PY
 )
 if [ "$out" = after-restore ]; then ok "Linux: vsock after the restore: CONNECT 5000 to the guest's listener, echoed"
 else not_ok "Linux: vsock after the restore: CONNECT 5000 to the guest's listener, echoed ($out)"; fi
-cfg=$(api "$S7" GET /balloon | head -1)
+cfg=$(api_at "$S7" GET /balloon | head -1)
 check "Linux: GET /balloon after the restore shows the snapshot's configuration" \
   jq -e '.amount_mib == 16 and .deflate_on_oom == true and .stats_polling_interval_s == 1' <<<"$cfg"
 echo off >&8
