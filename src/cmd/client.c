@@ -109,6 +109,27 @@ int vs_client_upload(const vs_global *g, const char *path, int fd, const char *h
 	return run(g, "POST", path, NULL, fd, header, meta, err);
 }
 
+int vs_client_send(const vs_global *g, const char *method, const char *path, int fd, const char *header,
+		   vs_err *err)
+{
+	return request(g, method, path, NULL, fd, header, NULL, err);
+}
+
+int vs_client_get_raw(const vs_global *g, const char *path, char **body, size_t *len, vs_err *err)
+{
+	*body = NULL;
+	vs_uc_req r = {.socket = vs_client_socket(g), .method = "GET", .path = path, .body_fd = -1, .raw = body, .raw_len = len};
+	int status;
+	struct json_object *env = NULL;
+	if (vs_uc_do(&r, &status, &env, err) < 0)
+		return -1;
+	if (*body)
+		return 0;
+	int rc = envelope(env, status, NULL, err);
+	json_object_put(env);
+	return rc < 0 ? -1 : vs_fail(err, EPROTO, "GET %.64s: not a file", path);
+}
+
 int vs_client_inst_path(const char *name, const char *suffix, char *buf, size_t len, vs_err *err)
 {
 	char esc[256];

@@ -22,6 +22,11 @@ int vs_client_run(const vs_global *g, const char *method, const char *path, cons
 /* The same for an upload of fd as the body, with one extra header. */
 int vs_client_upload(const vs_global *g, const char *path, int fd, const char *header,
 		     struct json_object **meta, vs_err *err);
+/* A sync call with fd as the body and header lines (CRLF between). */
+int vs_client_send(const vs_global *g, const char *method, const char *path, int fd, const char *header,
+		   vs_err *err);
+/* GET a raw body (a file, a log): *body (malloc'd, NUL-terminated) and its length. */
+int vs_client_get_raw(const vs_global *g, const char *path, char **body, size_t *len, vs_err *err);
 /* "/1.0/instances/<escaped name><suffix>" */
 int vs_client_inst_path(const char *name, const char *suffix, char *buf, size_t len, vs_err *err);
 

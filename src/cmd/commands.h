@@ -49,6 +49,10 @@ VS_CMD(rm);
 VS_CMD(info);
 VS_CMD(image);
 VS_CMD(audit);
+VS_CMD(snapshot);
+VS_CMD(config);
+VS_CMD(logs);
+VS_CMD(file);
 /* `vessel start NAME` when NAME is not a runtime container (lifecycle.c). */
 struct vs_err;
 int vs_client_start(vs_global *g, const char *name, struct vs_err *err);

@@ -48,6 +48,10 @@ static const struct {
 	{"info", cmd_info, "show an instance", false, true},
 	{"image", cmd_image, "image import FILE | pull REF [--alias NAME] | ls | rm", false, true},
 	{"audit", cmd_audit, "print the audit log; audit verify checks its hash chain", false, true},
+	{"snapshot", cmd_snapshot, "snapshot create|list|restore|delete NAME [SNAPSHOT]", false, true},
+	{"config", cmd_config, "config set NAME KEY=VALUE... | unset NAME KEY... | show NAME", false, true},
+	{"logs", cmd_logs, "print an instance's console output", false, true},
+	{"file", cmd_file, "file pull NAME PATH [DEST] | push SRC NAME PATH [--mode M --uid U --gid G]", false, true},
 };
 
 int vs_cmd_fail(const vs_err *err)

@@ -161,6 +161,14 @@ int vs_uc_do(const vs_uc_req *r, int *status, struct json_object **env, vs_err *
 		return vs_fail(err, EPROTO, "%s %.64s: malformed chunked response", r->method, r->path);
 	}
 	body[blen] = '\0';
+	if (r->raw && *status == 200) {
+		*r->raw = malloc(blen + 1);
+		if (*r->raw)
+			memcpy(*r->raw, body, blen + 1);
+		*r->raw_len = blen;
+		free(resp);
+		return *r->raw ? 0 : vs_fail(err, ENOMEM, "response to %s %.64s", r->method, r->path);
+	}
 	*env = json_tokener_parse(body);
 	free(resp);
 	if (!*env || !json_object_is_type(*env, json_type_object)) {

@@ -14,11 +14,14 @@ typedef struct vs_uc_req {
 	const char *method, *path;  /* path already escaped */
 	const char *body;           /* JSON, or NULL */
 	int body_fd;                /* >= 0: stream this file as the body instead */
-	const char *extra_header;   /* one "Name: value" line, or NULL */
+	const char *extra_header;   /* "Name: value" lines (CRLF between), or NULL */
+	char **raw;                 /* set: a 200 answer's body is returned here as is (malloc'd) */
+	size_t *raw_len;
 } vs_uc_req;
 
-/* Send r, read the whole response; *env gets the parsed JSON envelope.
- * Fails on connection and protocol errors (not on an error envelope). */
+/* Send r, read the whole response; *env gets the parsed JSON envelope
+ * (NULL for a raw 200 answer, see raw). Fails on connection and protocol
+ * errors (not on an error envelope). */
 int vs_uc_do(const vs_uc_req *r, int *status, struct json_object **env, vs_err *err);
 
 /* Percent-escape s for a path segment into out. */

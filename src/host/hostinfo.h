@@ -36,6 +36,9 @@ typedef struct vs_hostinfo {
 	bool overlayfs;        /* registered (in /proc/filesystems) or loaded */
 	bool overlayfs_module; /* else: a module the kernel loads on first mount */
 	bool tun;
+	/* Capacity (resources.c): online CPUs, memory in bytes (0 when unknown). */
+	unsigned cpus_online;
+	unsigned long long mem_total, mem_available, swap_total, swap_free;
 	/* /dev/kvm probe. */
 	bool kvm_probed;     /* an open of /dev/kvm was tried */
 	bool kvm_open;       /* ... and it worked */
@@ -50,6 +53,9 @@ void vs_cpu_facts_read(vs_cpu_facts *c);
 /* Fill *h from the files under root (NULL or "" = "/": /dev, /sys, /proc)
  * and the CPU facts given (NULL = this CPU). Clears *h first. */
 void vs_host_probe_files(const char *root, const vs_cpu_facts *cpu, vs_hostinfo *h);
+/* The capacity fields from <root>/sys/devices/system/cpu/online and
+ * <root>/proc/meminfo (part of vs_host_probe_files). */
+void vs_host_probe_capacity(const char *root, vs_hostinfo *h);
 /* Open <root>/dev/kvm read-write and ask for the API version and the
  * capabilities the VMM needs; the device is closed again. */
 void vs_host_probe_kvm_dev(const char *root, vs_hostinfo *h);

@@ -161,6 +161,7 @@ void vs_host_probe_files(const char *root, const vs_cpu_facts *cpu, vs_hostinfo 
 		h->cpu = *cpu;
 	else
 		vs_cpu_facts_read(&h->cpu);
+	vs_host_probe_capacity(root, h);
 	h->kvm_dev = exists(root, "/dev/kvm");
 	h->kvm_registered = exists(root, "/sys/class/misc/kvm");
 	/* Loaded modules and built-in ones with parameters both show here. */

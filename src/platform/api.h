@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "platform/vsd.h"
 
@@ -25,6 +26,15 @@ typedef struct vsd_req {
 	char summary[256];  /* filled by handlers for the audit log */
 	bool stream;        /* set by /1.0/events: http.c streams events with types */
 	char *text;         /* set by /1.0/metrics: sent as text/plain instead (malloc'd) */
+	/* Instance config, snapshots, files, logs (api_config.c, api_snapshots.c, api_files.c). */
+	const char *if_match; /* If-Match header: 412 unless it is the ETag */
+	char etag[72];        /* set by handlers: sent as the ETag header */
+	const char *q_path;   /* ?path= of /files */
+	struct { const char *uid, *gid, *mode, *type, *write; } file; /* X-Incus-* headers of a push */
+	bool has_fd;          /* answer with the file fd instead (http.c closes it) */
+	int fd;
+	uint64_t fd_len;
+	char headers[384];    /* extra response headers, "Name: value\n" each */
 } vsd_req;
 
 /* Route and handle (lock held). Returns an envelope (never NULL). */
@@ -45,6 +55,17 @@ struct json_object *vsd_api_audit(vsd *d, vsd_req *r, char **seg, int n);
 struct json_object *vsd_api_server(vsd *d, vsd_req *r);
 /* POST /1.0/instances/{name}/exec (api_exec.c). */
 struct json_object *vsd_api_exec(vsd *d, vsd_req *r, const char *name);
+/* PUT|PATCH /1.0/instances/{name} (api_config.c): limits, restore. */
+struct json_object *vsd_api_inst_put(vsd *d, vsd_req *r, const char *name, bool patch);
+/* The instance's ETag (lock held): sha256 of what PUT can change. -1 if unknown. */
+int vsd_inst_etag(vsd *d, const char *name, char out[72]);
+/* /1.0/instances/{name}/snapshots[/{snap}] (api_snapshots.c). */
+struct json_object *vsd_api_snapshots(vsd *d, vsd_req *r, const char *name, char **seg, int n);
+/* /1.0/instances/{name}/files and /logs[/{file}] (api_files.c). */
+struct json_object *vsd_api_files(vsd *d, vsd_req *r, const char *name);
+struct json_object *vsd_api_logs(vsd *d, vsd_req *r, const char *name, char **seg, int n);
+/* GET /1.0/resources (api_resources.c). */
+struct json_object *vsd_api_resources(vsd *d, vsd_req *r);
 /* GET /1.0/metrics (api_metrics.c). */
 struct json_object *vsd_api_metrics(vsd *d, vsd_req *r);
 

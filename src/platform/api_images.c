@@ -116,8 +116,8 @@ static struct json_object *import(vsd *d, vsd_req *r)
 		 alias ? " " : "", alias ? alias : "", r->upload ? "upload" : a->ref[0] ? a->ref : a->file);
 	json_object_put(body);
 	char url[64];
-	struct json_object *op = vsd_op_submit(d, a->ref[0] ? "Pulling image" : "Importing image", "images", "/1.0/images", NULL, import_op, a,
-					       import_free, r->uid, url, &err);
+	struct json_object *op = vsd_op_submit_ex(d, a->ref[0] ? "Pulling image" : "Importing image", "images", "/1.0/images", NULL,
+						  import_op, a, import_free, r->uid, true, url, &err);
 	return op ? vsd_env_async(url, op) : vsd_api_error(&err);
 bad:
 	json_object_put(body);

@@ -285,11 +285,21 @@ struct json_object *vsd_api_instances(vsd *d, vsd_req *r, char **seg, int n)
 		vs_fail(&err, ENOENT, "instance %s not found", name);
 		return fail(&err);
 	}
-	if (n == 1 && get)
+	if (n == 1 && get) {
+		vsd_inst_etag(d, name, r->etag);
 		return vsd_env_sync(o);
+	}
 	json_object_put(o);
 	if (n == 1 && !strcmp(r->method, "DELETE"))
 		return delete(d, r, name);
+	if (n == 1 && (!strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH")))
+		return vsd_api_inst_put(d, r, name, r->method[1] == 'A');
+	if (n >= 2 && !strcmp(seg[1], "snapshots"))
+		return vsd_api_snapshots(d, r, name, seg + 2, n - 2);
+	if (n == 2 && !strcmp(seg[1], "files"))
+		return vsd_api_files(d, r, name);
+	if (n >= 2 && !strcmp(seg[1], "logs"))
+		return vsd_api_logs(d, r, name, seg + 2, n - 2);
 	if (n == 2 && !strcmp(seg[1], "state")) {
 		if (get)
 			return vsd_env_sync(vsd_inst_state_json(d, name));

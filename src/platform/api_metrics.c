@@ -1,6 +1,7 @@
 /* GET /1.0/metrics: Prometheus text format, per instance CPU, memory and
  * pids from its cgroup (through `vessel events --stats`, the runtime's
- * reading of the cgroup files). */
+ * reading of the cgroup files), and the lifecycle phases' latency
+ * histograms (phases.c). */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "platform/db.h"
 #include "platform/envelope.h"
 #include "platform/instance.h"
+#include "platform/phases.h"
 #include "platform/runtime.h"
 
 typedef struct buf {
@@ -105,6 +107,9 @@ struct json_object *vsd_api_metrics(vsd *d, vsd_req *r)
 				put(&b, "%s{name=\"%s\",type=\"container\"} %.17g\n", metric[m], list[i].name, val[m][i]);
 	}
 	free(list);
+	char *phases = vsd_phase_prom();
+	put(&b, "%s", phases ? phases : "");
+	free(phases);
 	r->text = b.s;
 	return vsd_env_sync(NULL);
 }

@@ -59,11 +59,13 @@ struct json_object *vsd_api_operations(vsd *d, vsd_req *r, char **seg, int n)
 		return vsd_env_error(404, "not found");
 	if (!strcmp(r->method, "DELETE") && n == 1) {
 		snprintf(r->summary, sizeof(r->summary), "cancel operation %s", seg[0]);
-		struct json_object *op = vsd_op_json(d, seg[0]);
-		if (!op)
-			return vsd_env_error(404, "operation not found");
-		json_object_put(op);
-		return vsd_env_error(400, "this operation cannot be cancelled");
+		vs_err err = {0};
+		if (vsd_op_cancel(d, seg[0], &err) < 0)
+			return vsd_api_error(&err);
+		/* Answer once it has ended, so the caller sees Cancelled (or the
+		 * Success of work that was past undoing). */
+		vsd_op_wait(d, seg[0], 60);
+		return vsd_env_sync(NULL);
 	}
 	if (!get)
 		return vsd_env_error(405, "method not allowed");

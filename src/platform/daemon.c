@@ -16,6 +16,7 @@
 #include "platform/images.h"
 #include "platform/instance.h"
 #include "platform/ops.h"
+#include "platform/snapshot.h"
 
 static int setup_paths(vsd *d, const vsd_opts *o, vs_err *err)
 {
@@ -114,6 +115,7 @@ int vsd_serve(const vsd_opts *o, vs_err *err)
 	vsd_images_gc(&d);
 	int running = 0;
 	int adopted = vsd_inst_recover(&d, &running);
+	vsd_snap_recover(&d);
 	if (!(h = vsd_http_start(&d, err)))
 		goto out;
 	vs_info("vesseld: root %s, socket %s, runtime %s; %d instances adopted, %d running", d.root, d.socket,

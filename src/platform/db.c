@@ -25,6 +25,10 @@ static const char *const migrations[] = {
 	"  type TEXT NOT NULL, config TEXT NOT NULL, command TEXT NOT NULL, created_at TEXT NOT NULL,"
 	"  cgroup_id TEXT NOT NULL,"
 	"  phase TEXT NOT NULL CHECK (phase IN ('creating', 'ready', 'deleting')));",
+	/* 2: stateless snapshots (snapshot.c); config is the instance's when taken. */
+	"CREATE TABLE snapshots (instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL, created_at TEXT NOT NULL, config TEXT NOT NULL,"
+	"  PRIMARY KEY (instance, name));",
 };
 
 int vsd_db_exec(sqlite3 *db, const char *sql, const char *what, vs_err *err)

@@ -31,6 +31,7 @@ typedef struct conn_ctx {
 	char *body;
 	size_t len, cap;
 	bool too_big, upload_failed;
+	bool file_push; /* the upload is a /files push, not an image */
 	int upload_fd;
 	char upload[PATH_MAX];
 	uint64_t uploaded;
@@ -85,7 +86,24 @@ static void stream_free(void *cls)
 	free(s);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, struct json_object *env)
+/* The handler's ETag and extra headers ("Name: value\n" each). */
+static void add_headers(struct MHD_Response *resp, const vsd_req *r)
+{
+	if (r->etag[0])
+		MHD_add_response_header(resp, "ETag", r->etag);
+	char buf[sizeof(r->headers)];
+	snprintf(buf, sizeof(buf), "%s", r->headers);
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strstr(line, ": ");
+		if (!colon)
+			continue;
+		*colon = '\0';
+		MHD_add_response_header(resp, line, colon + 2);
+	}
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, struct json_object *env, const vsd_req *r)
 {
 	size_t len;
 	const char *text = json_object_to_json_string_length(env, JSON_C_TO_STRING_PLAIN, &len);
@@ -96,13 +114,27 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct json_object *e
 	body[len] = '\n';
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (vsd_env_http_status(env) < 300)
+		add_headers(resp, r);
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)vsd_env_http_status(env), resp);
 	MHD_destroy_response(resp);
 	return rc;
 }
 
+/* POST /1.0/instances/NAME/files: a file push, its body streamed to disk. */
+static bool is_file_push(const char *url, const char *method)
+{
+	const char *p = "/1.0/instances/";
+	if (strcmp(method, "POST") || strncmp(url, p, strlen(p)))
+		return false;
+	const char *slash = strchr(url + strlen(p), '/');
+	return slash && !strcmp(slash, "/files");
+}
+
 static bool is_upload(struct MHD_Connection *c, const char *url, const char *method)
 {
+	if (is_file_push(url, method))
+		return true;
 	if (strcmp(method, "POST") || strcmp(url, "/1.0/images"))
 		return false;
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -140,6 +172,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		x->uid = peer_uid(c);
 		if (is_upload(c, url, method)) {
 			vs_err err;
+			x->file_push = is_file_push(url, method);
 			if (vsd_path(d, x->upload, sizeof(x->upload), &err, "tmp/upload-XXXXXX") < 0 ||
 			    (x->upload_fd = mkostemp(x->upload, O_CLOEXEC)) < 0) {
 				x->upload_failed = true;
@@ -186,6 +219,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		     .timeout = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout"),
 		     .types = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type"),
 		     .alias = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Vessel-Alias"),
+		     .if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match"),
+		     .q_path = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "path"),
+		     .file = {MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Incus-uid"),
+			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Incus-gid"),
+			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Incus-mode"),
+			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Incus-type"),
+			      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Incus-write")},
 		     .uid = x->uid};
 	if (x->body)
 		x->body[x->len] = '\0';
@@ -193,15 +233,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct json_object *env;
 	pthread_mutex_lock(&d->lock);
 	if (x->upload[0] || x->upload_failed) {
-		if (x->upload_failed || x->too_big || x->uploaded == 0) {
-			snprintf(r.summary, sizeof(r.summary), "import image from upload");
-			env = vsd_env_error(x->uploaded == 0 ? 400 : x->too_big ? 400 : 500,
-					    x->uploaded == 0 ? "image upload: empty body"
-					    : x->too_big ? "image upload: larger than 16 GiB" : "image upload: cannot store the body");
+		const char *what = x->file_push ? "file push" : "image upload";
+		if (x->upload_failed || x->too_big || (x->uploaded == 0 && !x->file_push)) {
+			snprintf(r.summary, sizeof(r.summary), "%s", x->file_push ? "push a file" : "import image from upload");
+			char msg[96];
+			snprintf(msg, sizeof(msg), "%s: %s", what, x->uploaded == 0 ? "empty body"
+				 : x->too_big ? "larger than 16 GiB" : "cannot store the body");
+			env = vsd_env_error(x->uploaded == 0 || x->too_big ? 400 : 500, msg);
 		} else {
 			r.upload = x->upload;
 			env = vsd_api_route(d, &r);
-			if (vsd_env_http_status(env) == 202)
+			if (vsd_env_http_status(env) == 202 && !x->file_push)
 				x->upload[0] = '\0'; /* the import owns it now */
 		}
 	} else {
@@ -231,9 +273,23 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
 		rc = MHD_queue_response(c, 200, resp);
 		MHD_destroy_response(resp);
+	} else if (r.has_fd && vsd_env_http_status(env) == 200) {
+		struct MHD_Response *resp = MHD_create_response_from_fd64(r.fd_len, r.fd); /* owns the fd */
+		r.has_fd = false;
+		if (!resp) {
+			close(r.fd);
+			json_object_put(env);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+		add_headers(resp, &r);
+		rc = MHD_queue_response(c, 200, resp);
+		MHD_destroy_response(resp);
 	} else {
-		rc = send_json(c, env);
+		rc = send_json(c, env, &r);
 	}
+	if (r.has_fd)
+		close(r.fd);
 	free(r.text);
 	json_object_put(env);
 	return rc;

@@ -16,6 +16,7 @@
 #include "platform/events.h"
 #include "platform/images.h"
 #include "platform/limits.h"
+#include "platform/phases.h"
 #include "platform/runtime.h"
 
 #define STOP_TIMEOUT 10.0 /* seconds between SIGTERM and SIGKILL by default */
@@ -115,32 +116,36 @@ static int load_start_info(vsd *d, const char *name, start_info *s, vs_err *err)
 	return rc;
 }
 
+int vsd_inst_mount(vsd *d, const char *name, const char *lower, vs_err *err)
+{
+	char dir[PATH_MAX], rootfs[PATH_MAX], upper[PATH_MAX], work[PATH_MAX];
+	if (inst_dir(d, name, NULL, dir, sizeof(dir), err) < 0 || inst_dir(d, name, "rootfs", rootfs, sizeof(rootfs), err) < 0 ||
+	    inst_dir(d, name, "upper", upper, sizeof(upper), err) < 0 || inst_dir(d, name, "work", work, sizeof(work), err) < 0)
+		return -1;
+	if (mounted(dir, rootfs))
+		return 0;
+	size_t n = strlen(lower) + strlen(upper) + strlen(work) + 64;
+	char *opts = malloc(n);
+	if (!opts)
+		return vs_fail(err, ENOMEM, "mount %s", rootfs);
+	snprintf(opts, n, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+	int m = mount("overlay", rootfs, "overlay", 0, opts);
+	free(opts);
+	return m < 0 ? vs_fail(err, errno, "mount overlay on %s", rootfs) : 0;
+}
+
 static int do_start(vsd *d, const char *name, vs_err *err)
 {
 	start_info s;
 	if (load_start_info(d, name, &s, err) < 0)
 		return -1;
-	char dir[PATH_MAX], rootfs[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], console[PATH_MAX], cg[128];
+	char dir[PATH_MAX], console[PATH_MAX], cg[128];
 	int rc = -1;
-	if (inst_dir(d, name, NULL, dir, sizeof(dir), err) < 0 || inst_dir(d, name, "rootfs", rootfs, sizeof(rootfs), err) < 0 ||
-	    inst_dir(d, name, "upper", upper, sizeof(upper), err) < 0 || inst_dir(d, name, "work", work, sizeof(work), err) < 0 ||
+	if (inst_dir(d, name, NULL, dir, sizeof(dir), err) < 0 ||
 	    inst_dir(d, name, "console.log", console, sizeof(console), err) < 0)
 		goto out;
-	if (!mounted(dir, rootfs)) {
-		size_t n = strlen(s.lower) + strlen(upper) + strlen(work) + 64;
-		char *opts = malloc(n);
-		if (!opts) {
-			vs_fail(err, ENOMEM, "mount %s", rootfs);
-			goto out;
-		}
-		snprintf(opts, n, "lowerdir=%s,upperdir=%s,workdir=%s", s.lower, upper, work);
-		int m = mount("overlay", rootfs, "overlay", 0, opts);
-		free(opts);
-		if (m < 0) {
-			vs_fail(err, errno, "mount overlay on %s", rootfs);
-			goto out;
-		}
-	}
+	if (vsd_inst_mount(d, name, s.lower, err) < 0)
+		goto out;
 	vsd_limits lim;
 	if (vsd_limits_parse(s.config, &lim, err) < 0)
 		goto out;
@@ -227,6 +232,7 @@ int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err)
 	(void)meta;
 	vsd_inst_arg *a = arg;
 	const char *event = NULL;
+	double t0 = vsd_phase_clock();
 	int rc;
 	if (!strcmp(a->action, "start")) {
 		rc = do_start(d, a->name, err);
@@ -247,6 +253,7 @@ int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err)
 	}
 	if (rc < 0)
 		return vs_wrap(err, "%s instance %s", a->action, a->name);
+	vsd_phase_observe(a->action, vsd_phase_clock() - t0); /* start, stop, restart */
 	lifecycle(d, event, a->name);
 	return 0;
 }

@@ -23,6 +23,10 @@ int vsd_inst_create_op(vsd *d, void *arg, struct json_object **meta, vs_err *err
 int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err);
 int vsd_inst_delete_op(vsd *d, void *arg, struct json_object **meta, vs_err *err);
 
+/* Mount the instance's rootfs (overlayfs: lower, its upper/ and work/)
+ * unless it is mounted. lower as vsd_image_lower gives it. */
+int vsd_inst_mount(vsd *d, const char *name, const char *lower, vs_err *err);
+
 /* Incus status name and code from the runtime: Running 103, Stopped 102,
  * Frozen 110 (no lock needed). */
 const char *vsd_inst_status(vsd *d, const char *name, int *code, int *pid);

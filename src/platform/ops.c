@@ -15,7 +15,9 @@
 typedef struct vsd_op {
 	char id[37], desc[128], kind[16], resource[192], busy[72];
 	char created[40], updated[40];
-	int status_code; /* 103 running, 200 success, 400 failure */
+	int status_code; /* 103 running, 200 success, 400 failure, 401 cancelled */
+	bool may_cancel;
+	volatile bool cancel; /* asked to stop: its work polls vsd_op_cancelled() */
 	char err[600];
 	long long uid;
 	vsd_op_fn fn;
@@ -24,6 +26,9 @@ typedef struct vsd_op {
 	struct json_object *metadata;
 	vsd *d;
 } vsd_op;
+
+/* The operation this thread works for (op threads only). */
+static __thread vsd_op *current;
 
 struct vsd_ops {
 	vsd_op **v;
@@ -51,7 +56,7 @@ void vsd_ops_free(vsd *d)
 
 static const char *status_name(int code)
 {
-	return code == 103 ? "Running" : code == 200 ? "Success" : "Failure";
+	return code == 103 ? "Running" : code == 200 ? "Success" : code == 401 ? "Cancelled" : "Failure";
 }
 
 static struct json_object *op_to_json(const vsd_op *op)
@@ -69,7 +74,7 @@ static struct json_object *op_to_json(const vsd_op *op)
 	json_object_object_add(res, op->kind, arr);
 	json_object_object_add(o, "resources", res);
 	json_object_object_add(o, "metadata", json_object_get(op->metadata));
-	json_object_object_add(o, "may_cancel", json_object_new_boolean(false));
+	json_object_object_add(o, "may_cancel", json_object_new_boolean(op->may_cancel && op->status_code == 103));
 	json_object_object_add(o, "err", json_object_new_string(op->err));
 	json_object_object_add(o, "location", json_object_new_string("none"));
 	return o;
@@ -107,13 +112,17 @@ static void *op_thread(void *p)
 	vsd *d = op->d;
 	vs_err err = {0};
 	struct json_object *meta = NULL;
+	current = op;
 	int rc = op->fn(d, op->arg, &meta, &err);
+	current = NULL;
 	if (op->free_arg)
 		op->free_arg(op->arg);
 	pthread_mutex_lock(&d->lock);
-	op->status_code = rc < 0 ? 400 : 200;
+	op->status_code = rc < 0 ? (op->cancel ? 401 : 400) : 200;
 	op->metadata = meta;
-	if (rc < 0 && (err.code == VS_EINVAL_CONFIG || err.code == EEXIST || err.code == ENOENT))
+	if (rc < 0 && op->cancel)
+		snprintf(op->err, sizeof(op->err), "cancelled: %s", err.msg);
+	else if (rc < 0 && (err.code == VS_EINVAL_CONFIG || err.code == EEXIST || err.code == ENOENT))
 		snprintf(op->err, sizeof(op->err), "%s", err.msg); /* the message says it all */
 	else if (rc < 0)
 		vs_err_str(&err, op->err, sizeof(op->err));
@@ -140,6 +149,13 @@ struct json_object *vsd_op_submit(vsd *d, const char *desc, const char *kind, co
 				  const char *busy, vsd_op_fn fn, void *arg, void (*free_arg)(void *),
 				  long long uid, char url[64], vs_err *err)
 {
+	return vsd_op_submit_ex(d, desc, kind, resource, busy, fn, arg, free_arg, uid, false, url, err);
+}
+
+struct json_object *vsd_op_submit_ex(vsd *d, const char *desc, const char *kind, const char *resource,
+				     const char *busy, vsd_op_fn fn, void *arg, void (*free_arg)(void *),
+				     long long uid, bool may_cancel, char url[64], vs_err *err)
+{
 	vsd_op *op = calloc(1, sizeof(*op));
 	vsd_op **v = realloc(d->ops->v, sizeof(vsd_op *) * (size_t)(d->ops->n + 1));
 	if (!op || !v) {
@@ -159,6 +175,7 @@ struct json_object *vsd_op_submit(vsd *d, const char *desc, const char *kind, co
 	memcpy(op->updated, op->created, sizeof(op->updated));
 	op->status_code = 103;
 	op->uid = uid;
+	op->may_cancel = may_cancel;
 	op->fn = fn;
 	op->arg = arg;
 	op->free_arg = free_arg;
@@ -193,9 +210,9 @@ struct json_object *vsd_op_json(vsd *d, const char *id)
 struct json_object *vsd_ops_list(vsd *d, bool recursion)
 {
 	struct json_object *o = json_object_new_object();
-	const char *groups[] = {"running", "success", "failure"};
-	const int codes[] = {103, 200, 400};
-	for (int g = 0; g < 3; g++) {
+	const char *groups[] = {"running", "success", "failure", "cancelled"};
+	const int codes[] = {103, 200, 400, 401};
+	for (int g = 0; g < 4; g++) {
 		struct json_object *arr = json_object_new_array();
 		for (int i = 0; i < d->ops->n; i++) {
 			vsd_op *op = d->ops->v[i];
@@ -245,4 +262,22 @@ void vsd_ops_drain(vsd *d)
 	while (d->ops->running > 0)
 		pthread_cond_wait(&d->changed, &d->lock);
 	pthread_mutex_unlock(&d->lock);
+}
+
+bool vsd_op_cancelled(void)
+{
+	return current && __atomic_load_n(&current->cancel, __ATOMIC_RELAXED);
+}
+
+int vsd_op_cancel(vsd *d, const char *id, vs_err *err)
+{
+	vsd_op *op = find(d, id);
+	if (!op)
+		return vs_fail(err, ENOENT, "operation %s not found", id);
+	if (op->status_code != 103)
+		return vs_fail(err, VS_EINVAL_CONFIG, "operation %s is not running (%s)", id, status_name(op->status_code));
+	if (!op->may_cancel)
+		return vs_fail(err, VS_EINVAL_CONFIG, "operation %s (%s) cannot be cancelled", id, op->desc);
+	__atomic_store_n(&op->cancel, true, __ATOMIC_RELAXED);
+	return 0;
 }

@@ -25,9 +25,21 @@ void vsd_ops_free(vsd *d);
 struct json_object *vsd_op_submit(vsd *d, const char *desc, const char *kind, const char *resource,
 				  const char *busy, vsd_op_fn fn, void *arg, void (*free_arg)(void *),
 				  long long uid, char url[64], vs_err *err);
+/* The same; may_cancel: DELETE /1.0/operations/{id} may cancel it. */
+struct json_object *vsd_op_submit_ex(vsd *d, const char *desc, const char *kind, const char *resource,
+				     const char *busy, vsd_op_fn fn, void *arg, void (*free_arg)(void *),
+				     long long uid, bool may_cancel, char url[64], vs_err *err);
+/* Ask a running cancellable op to stop (lock held): its work sees
+ * vsd_op_cancelled(), fails with ECANCELED after undoing what it did, and
+ * the op ends Cancelled (401). ENOENT if unknown; refused if not running
+ * or not cancellable. */
+int vsd_op_cancel(vsd *d, const char *id, vs_err *err);
+/* In an op's work (any thread of it that polls: only the op's own
+ * thread): whether the op was asked to stop. */
+bool vsd_op_cancelled(void);
 /* JSON of one op (lock held); NULL if unknown. */
 struct json_object *vsd_op_json(vsd *d, const char *id);
-/* All ops' URLs or objects, grouped by status like Incus: {running:[], success:[], failure:[]}. */
+/* All ops' URLs or objects, grouped by status like Incus: {running:[], success:[], failure:[], cancelled:[]}. */
 struct json_object *vsd_ops_list(vsd *d, bool recursion);
 /* Wait (lock held) until done or timeout seconds pass (< 0: forever). 0 if known. */
 int vsd_op_wait(vsd *d, const char *id, double timeout);

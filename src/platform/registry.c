@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "platform/ops.h"
 #include "platform/sha256.h"
 
 #define MANIFEST_MAX ((size_t)4 << 20)
@@ -137,6 +138,14 @@ static size_t on_header(char *p, size_t sz, size_t n, void *u)
 	return len;
 }
 
+/* Called by libcurl about once a second and on progress: a cancelled
+ * operation stops the transfer. */
+static int on_progress(void *u, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+	(void)u, (void)dlt, (void)dln, (void)ult, (void)uln;
+	return vsd_op_cancelled() ? 1 : 0;
+}
+
 /* One GET; *code the HTTP status. */
 static int get(const char *url, const char *token, bool manifest, fetch *f, long *code, vs_err *err)
 {
@@ -166,11 +175,15 @@ static int get(const char *url, const char *token, bool manifest, fetch *f, long
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "vesseld");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	f->www_auth[0] = f->digest_hdr[0] = f->ctype[0] = '\0';
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return vs_fail(err, ECANCELED, "GET %s: cancelled", url);
 	if (rc != CURLE_OK)
 		return vs_fail(err, f->too_big ? VS_EINVAL_CONFIG : EIO, "GET %s: %s", url,
 			       f->too_big ? "manifest larger than 4 MiB" : curl_easy_strerror(rc));

@@ -108,6 +108,8 @@ struct json_object *vsd_api_route(vsd *d, vsd_req *r)
 	}
 	if (!strcmp(seg[0], "metrics") && n == 1)
 		return vsd_api_metrics(d, r);
+	if (!strcmp(seg[0], "resources") && n == 1)
+		return vsd_api_resources(d, r);
 	if (!strcmp(seg[0], "audit"))
 		return vsd_api_audit(d, r, seg + 1, n - 1);
 	return vsd_env_error(404, "not found");

@@ -14,6 +14,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "platform/ops.h"
+
 #define MAX_ENTRIES 1000000
 
 int vsd_tar_name(const char *name, char *out, size_t len, vs_err *err)
@@ -269,6 +271,10 @@ int vsd_unpack(const char *archive, const char *dest, unsigned flags, uint64_t *
 		struct archive_entry *e;
 		int r, n = 0;
 		while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+			if (vsd_op_cancelled()) {
+				rc = vs_fail(err, ECANCELED, "archive %s: cancelled", archive);
+				break;
+			}
 			if (++n > MAX_ENTRIES) {
 				rc = vs_fail(err, VS_EINVAL_CONFIG, "archive %s: more than %d entries", archive, MAX_ENTRIES);
 				break;

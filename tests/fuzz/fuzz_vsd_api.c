@@ -2,13 +2,20 @@
  * "METHOD PATH?QUERY\n" then the body, routed (vsd_api_route, as http.c
  * does, lock held) against a daemon with an empty in-memory database.
  * Every answer must be a well-formed envelope; never a crash, a leak or
- * undefined behaviour. POST goes to /1.0/instances only: an image import
- * would start a real operation thread on a real file. Build: make fuzz;
+ * undefined behaviour. The database holds one image, instance "f" and its
+ * snapshot "s0", put back after every input, so config changes, snapshots,
+ * restore, files and logs are reached; operations they start run against
+ * a root that does not exist and a runtime that is /bin/false, and are
+ * waited for before the next input. The query string also fills the
+ * If-Match, ?path= and X-Incus-* fields. POST goes under /1.0/instances
+ * only: an image import would read a real file. Build: make fuzz;
  * run: build-fuzz/fuzz_vsd_api tests/fuzz/corpus_vsd */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "platform/api.h"
 #include "platform/db.h"
@@ -35,6 +42,24 @@ static vsd *daemon_once(void)
 		abort();
 	ready = true;
 	return &d;
+}
+
+/* The fixture rows, as they were before the last input. */
+static void seed(vsd *d)
+{
+	static const char *const sql =
+		"INSERT OR IGNORE INTO images VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'rootfs', 1, 'now', '{}');"
+		"INSERT OR IGNORE INTO aliases VALUES ('img', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');"
+		"INSERT OR IGNORE INTO instances VALUES ('f', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',"
+		" 'container', '{}', '[]', 'now', 'f-0', 'ready');"
+		"UPDATE instances SET phase = 'ready', config = '{\"limits.memory\":\"64MiB\"}' WHERE name = 'f';"
+		"DELETE FROM instances WHERE name != 'f';"
+		"INSERT OR IGNORE INTO snapshots VALUES ('f', 's0', 'now', '{}');"
+		"DELETE FROM snapshots WHERE name != 's0';";
+	pthread_mutex_lock(&d->lock);
+	if (vsd_db_exec(d->db, sql, "seed", NULL) < 0)
+		abort();
+	pthread_mutex_unlock(&d->lock);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,16 +89,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *q = strchr(sp + 1, '?');
 	if (q)
 		*q++ = '\0';
-	if (!known || (!strcmp(method, "POST") && strcmp(path, "/1.0/instances"))) {
+	if (!known || (!strcmp(method, "POST") && strncmp(path, "/1.0/instances", 14))) {
 		free(head);
 		free(body);
 		return 0;
 	}
-	vsd_req r = {.method = method, .path = path, .body = body, .body_len = strlen(body), .uid = 0,
-		     .recursion = q, .timeout = q ? "0" : NULL, .types = q};
+	seed(d);
+	vsd_req r = {.method = method, .path = path, .body = body, .body_len = strlen(body), .uid = 0};
+	/* "k=v&k=v": the query parameters and headers the handlers read. */
+	struct {
+		const char *key;
+		const char **field;
+	} params[] = {{"recursion", &r.recursion}, {"timeout", &r.timeout}, {"type", &r.types}, {"path", &r.q_path},
+		      {"if-match", &r.if_match}, {"uid", &r.file.uid}, {"gid", &r.file.gid}, {"mode", &r.file.mode},
+		      {"ftype", &r.file.type}, {"write", &r.file.write}};
+	char *save = NULL;
+	for (char *kv = q ? strtok_r(q, "&", &save) : NULL; kv; kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+			if (!strcmp(kv, params[i].key))
+				*params[i].field = eq + 1;
+	}
+	if (r.timeout)
+		r.timeout = "0"; /* a wait must not wait */
 	pthread_mutex_lock(&d->lock);
 	struct json_object *env = vsd_api_route(d, &r);
 	pthread_mutex_unlock(&d->lock);
+	vsd_ops_drain(d);
+	if (r.has_fd)
+		close(r.fd);
 	const char *type = json_object_get_string(json_object_object_get(env, "type"));
 	if (!type || (strcmp(type, "sync") && strcmp(type, "error") && strcmp(type, "async")))
 		abort();

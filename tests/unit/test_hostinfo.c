@@ -370,11 +370,38 @@ static void test_fixture_baseline_passes(void **state)
 		assert_int_equal(find(v, n, items[i])->level, VS_HOST_PASS);
 }
 
+/* Capacity for GET /1.0/resources: online CPUs from the kernel's list,
+ * memory from meminfo (kB), nothing made up when the files are absent or
+ * malformed. */
+static void test_capacity(void **state)
+{
+	(void)state;
+	vs_hostinfo h;
+	vs_host_probe_files(root, NULL, &h);
+	assert_int_equal(h.cpus_online, 0);
+	assert_true(h.mem_total == 0);
+	put("/sys/devices/system/cpu/online", "0-3,6,8-9\n");
+	put("/proc/meminfo", "MemTotal:       16384 kB\nMemFree:  1 kB\nMemAvailable:    8192 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+	vs_host_probe_files(root, NULL, &h);
+	assert_int_equal(h.cpus_online, 7);
+	assert_true(h.mem_total == 16384ULL * 1024 && h.mem_available == 8192ULL * 1024);
+	static const char *const bad[] = {"3-1\n", "x\n", "0-3;5\n", "0-99999999\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put("/sys/devices/system/cpu/online", bad[i]);
+		vs_host_probe_files(root, NULL, &h);
+		assert_int_equal(h.cpus_online, 0);
+	}
+	put("/sys/devices/system/cpu/online", "0\n");
+	vs_host_probe_files(root, NULL, &h);
+	assert_int_equal(h.cpus_online, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, make_root, remove_root)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_capacity),
 		T(test_no_kvm_on_cpu_without_vmx_svm),
 		T(test_no_kvm_module_present_not_bound),
 		T(test_no_kvm_this_kernel_is_a_pvm_guest),
