@@ -13,6 +13,7 @@
 #include "cmd/commands.h"
 #include "cmd/foreground.h"
 #include "cmd/opts.h"
+#include "ctr/cloned_binary.h"
 #include "ctr/container.h"
 #include "oci/config.h"
 
@@ -181,6 +182,7 @@ VS_CMD(run)
 		vs_container_release(&c);
 		return 0;
 	}
+	vs_sealed_settle(); /* while the container runs */
 	int status = vs_fg_wait(pid, pty);
 	if (f.keep)
 		vs_container_release(&c);

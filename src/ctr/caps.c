@@ -101,12 +101,13 @@ int vs_caps_switch_user(const vs_process *p, vs_err *err)
 		if (p->additional_gids[i] > INT32_MAX)
 			return vs_fail(err, EINVAL, "additional gid %u: ids above %d are refused", p->additional_gids[i],
 				       INT32_MAX);
-	if (!setgroups_denied()) {
-		/* Always called, also with no additional gids: clears the runtime's own groups. */
-		if (setgroups(p->n_additional_gids, (const gid_t *)p->additional_gids) < 0)
+	/* Always called, also with no additional gids: clears the runtime's own
+	 * groups. /proc/self/setgroups is read only when it fails. */
+	if (setgroups(p->n_additional_gids, (const gid_t *)p->additional_gids) < 0) {
+		if (errno != EPERM || !setgroups_denied())
 			return vs_fail(err, errno, "setgroups to %zu additional gids", p->n_additional_gids);
-	} else if (p->n_additional_gids) {
-		vs_debug("setgroups is denied in this user namespace; additionalGids not applied");
+		if (p->n_additional_gids)
+			vs_debug("setgroups is denied in this user namespace; additionalGids not applied");
 	}
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return vs_fail(err, errno, "setresgid to gid %u", p->gid);
@@ -153,7 +154,9 @@ static int capset_sets(uint64_t eff, uint64_t perm, uint64_t inh, vs_err *err)
 		       (unsigned long long)eff, (unsigned long long)perm, (unsigned long long)inh);
 }
 
-static int set_ambient(uint64_t amb, vs_err *err)
+/* can: the caps that may be raised (permitted and inheritable); the kernel
+ * refuses the others with EPERM, so they are not asked for. */
+static int set_ambient(uint64_t amb, uint64_t can, vs_err *err)
 {
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
 		if (errno == EINVAL && amb == 0) /* kernel without ambient caps: nothing to clear */
@@ -163,10 +166,12 @@ static int set_ambient(uint64_t amb, vs_err *err)
 	for (int cap = 0; cap <= kernel_last_cap(); cap++) {
 		if (!(amb & (1ull << cap)))
 			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+		/* EPERM: not in both the permitted and the inheritable set. runc's
+		 * own `spec` asks for that (no inheritable set); as in runc, not fatal. */
+		if (!(can & (1ull << cap)))
+			errno = EPERM;
+		if (!(can & (1ull << cap)) || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
 			char b[32];
-			/* EPERM: not in both the permitted and the inheritable set. runc's
-			 * own `spec` asks for that (no inheritable set); as in runc, not fatal. */
 			vs_debug("cannot raise ambient capability %s: %s", cap_str(cap, b, sizeof(b)), strerror(errno));
 		}
 	}
@@ -177,14 +182,14 @@ int vs_caps_apply(const vs_process *p, uint64_t held_until_exec, vs_err *err)
 {
 	uint64_t held = held_until_exec & known_caps();
 	if (p->has_caps) {
-		if (capset_sets(requested(p, VS_CAP_EFFECTIVE) | held, requested(p, VS_CAP_PERMITTED) | held,
-				requested(p, VS_CAP_INHERITABLE), err) < 0 ||
-		    set_ambient(requested(p, VS_CAP_AMBIENT), err) < 0)
+		uint64_t perm = requested(p, VS_CAP_PERMITTED) | held, inh = requested(p, VS_CAP_INHERITABLE);
+		if (capset_sets(requested(p, VS_CAP_EFFECTIVE) | held, perm, inh, err) < 0 ||
+		    set_ambient(requested(p, VS_CAP_AMBIENT), perm & inh, err) < 0)
 			return -1;
 	} else if (p->uid != 0) {
 		/* KEEPCAPS kept the permitted set across setresuid; a non-root
 		 * process without process.capabilities gets none. */
-		if (capset_sets(held, held, 0, err) < 0 || set_ambient(0, err) < 0)
+		if (capset_sets(held, held, 0, err) < 0 || set_ambient(0, 0, err) < 0)
 			return -1;
 	}
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)

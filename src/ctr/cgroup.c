@@ -154,6 +154,14 @@ vs_cgroup_mode vs_cgroup_get_mode(const vs_cgroup *cg)
 	return cg->mode;
 }
 
+const char *vs_cgroup_mount_at(const vs_cgroup *cg, size_t i, bool *v2)
+{
+	if (i >= cg->n)
+		return NULL;
+	*v2 = cg->h[i].v2;
+	return cg->h[i].mnt;
+}
+
 const char *vs_cgroup_dir(const vs_cgroup *cg, const char *controller)
 {
 	int c = controller ? vs_cg_ctrl_from_name(controller, strlen(controller)) : -1;
@@ -241,11 +249,27 @@ static int make_dir(vs_cg_hier *h, vs_err *err)
 	char path[PATH_MAX];
 	if (vs_path_fmt(path, sizeof(path), err, "%s", h->dir) < 0)
 		return -1;
-	/* v1: the parents are usually there already (one "vessel" directory
-	 * for all containers), so the leaf alone is tried first, which spares
-	 * a failing mkdir, and for cpuset two reads, per hierarchy. v2 walks
-	 * always: each level must delegate the controllers to the next. */
-	if (!h->v2) {
+	/* The parents are usually there already (one "vessel" directory for
+	 * all containers), so the leaf alone is tried first, which spares a
+	 * failing mkdir, and for cpuset two reads, per hierarchy. v2 walks only
+	 * if the new leaf lacks a controller of the root: each level must
+	 * delegate the controllers to the next. */
+	if (h->v2) {
+		if (mkdir(path, 0755) == 0) {
+			if (!(h->made_from = strdup(path)))
+				return vs_fail(err, ENOMEM, "create cgroup %s", path);
+			char *s;
+			unsigned have = 0;
+			if (vs_cg_read(path, "cgroup.controllers", &s, NULL) == 0) {
+				have = vs_cg_parse_ctrls(s, " \n", NULL);
+				free(s);
+			}
+			if ((have & h->ctrls) == h->ctrls)
+				return 0;
+		} else if (errno != ENOENT && errno != EEXIST) {
+			return vs_fail(err, errno, "create cgroup %s", path);
+		}
+	} else {
 		if (mkdir(path, 0755) == 0) {
 			if (!(h->made_from = strdup(path)))
 				return vs_fail(err, ENOMEM, "create cgroup %s", path);

@@ -38,6 +38,9 @@ int vs_cgroup_open(const char *cgroups_path, const char *id, bool systemd, vs_cg
 /* The canonical path to store in state ("/vessel/x"). */
 const char *vs_cgroup_path(const vs_cgroup *cg);
 vs_cgroup_mode vs_cgroup_get_mode(const vs_cgroup *cg);
+/* The mount point of hierarchy i (in mountinfo order, duplicates left out)
+ * and whether it is cgroup2; NULL past the last. */
+const char *vs_cgroup_mount_at(const vs_cgroup *cg, size_t i, bool *v2);
 /* The container's directory in the hierarchy holding `controller` ("memory",
  * "hugetlb", ...; NULL = the unified tree); NULL if there is none. */
 const char *vs_cgroup_dir(const vs_cgroup *cg, const char *controller);

@@ -70,8 +70,12 @@ int vs_cg_v1_devices(const char *dir, const vs_resources *r, vs_err *err)
 {
 	int fd[2] = {-1, -1}; /* devices.deny, devices.allow */
 	int rc = write_rule(fd, dir, false, "a", "devices (reset to deny-all)", err);
+	bool allowed = false;
 	for (size_t i = 0; rc == 0 && i < r->n_devices + N_DEFAULTS; i++) {
 		const vs_device_rule *d = rule_at(r, i);
+		if (d->type == 'a' && !d->allow && !allowed)
+			continue; /* the spec's usual first rule, deny-all: what the reset just did */
+		allowed |= d->allow;
 		char line[64], maj[24] = "*", min[24] = "*", what[48];
 		if (d->major >= 0)
 			snprintf(maj, sizeof(maj), "%" PRId64, d->major);

@@ -20,6 +20,9 @@ enum {
 };
 const char *vs_cg_ctrl_name(int ctrl);
 int vs_cg_ctrl_from_name(const char *name, size_t len); /* -1 if unknown */
+/* The known controllers in a list ("cpu memory", "rw,cpu,cpuacct"), as
+ * 1u << VS_CGC_*; a "name=X" item goes to *name if name is not NULL. */
+unsigned vs_cg_parse_ctrls(const char *s, const char *seps, char **name);
 
 typedef struct vs_cg_hier {
 	char *mnt;       /* mount point, e.g. /sys/fs/cgroup/memory */

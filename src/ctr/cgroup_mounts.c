@@ -32,7 +32,7 @@ int vs_cg_ctrl_from_name(const char *name, size_t len)
 }
 
 /* Controllers listed in a space/comma separated string. */
-static unsigned parse_ctrls(const char *s, const char *seps, char **name)
+unsigned vs_cg_parse_ctrls(const char *s, const char *seps, char **name)
 {
 	unsigned m = 0;
 	while (*s) {
@@ -90,7 +90,7 @@ static int add_hier(const vs_mountinfo *m, void *arg)
 	one->mnt = strdup(m->mountpoint);
 	one->mnt_root = strdup(m->root);
 	if (!v2)
-		one->ctrls = parse_ctrls(m->super_opts, ",", &one->name);
+		one->ctrls = vs_cg_parse_ctrls(m->super_opts, ",", &one->name);
 	return one->mnt && one->mnt_root ? 0 : ENOMEM;
 }
 
@@ -108,7 +108,7 @@ int vs_cg_mounts_read(const char *mountinfo, vs_cg_hier **out, size_t *n, vs_err
 	for (size_t i = 0; i < cnt; i++) {
 		char *s;
 		if (h[i].v2 && vs_cg_read(h[i].mnt, "cgroup.controllers", &s, NULL) == 0) {
-			h[i].ctrls = parse_ctrls(s, " \n", NULL);
+			h[i].ctrls = vs_cg_parse_ctrls(s, " \n", NULL);
 			free(s);
 		}
 	}

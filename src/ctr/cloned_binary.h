@@ -28,6 +28,13 @@ typedef enum {
  * else by execve with the same argv/envp. Returns 0 when running sealed. */
 int vs_ensure_cloned_binary(char **argv, char **envp, vs_err *err);
 
+/* The overlayfs view's mount fd (O_CLOEXEC, closed by every process that
+ * enters a container with its other host fds) stays open after the switch:
+ * the close that drops it waits for an RCU grace period. This closes it; a
+ * command calls it where it waits anyway (run: once the container started),
+ * else it goes at exit. */
+void vs_sealed_settle(void);
+
 /* How the running image is sealed. */
 vs_seal_kind vs_sealed_kind(void);
 /* True if the running image is sealed (either kind). */

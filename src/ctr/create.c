@@ -70,12 +70,14 @@ static char *now_rfc3339(void)
 	return strdup(buf);
 }
 
-static int copy_config(const char *bundle, const char *dir, vs_err *err)
+static int copy_config(const vs_config *cfg, const char *bundle, const char *dir, vs_err *err)
 {
 	char src[PATH_MAX], dst[PATH_MAX], *buf;
 	size_t len;
-	snprintf(src, sizeof(src), "%s/config.json", bundle);
 	snprintf(dst, sizeof(dst), "%s/" VS_CONFIG_COPY, dir);
+	if (cfg->raw) /* the bytes that were parsed */
+		return vs_write_file(dst, cfg->raw, cfg->raw_len, 0600, err);
+	snprintf(src, sizeof(src), "%s/config.json", bundle);
 	if (vs_read_regular(src, VS_CONFIG_MAX, &buf, &len, err) < 0)
 		return -1;
 	int rc = vs_write_file(dst, buf, len, 0600, err);
@@ -232,7 +234,7 @@ int vs_container_create(const vs_create_opts *o, pid_t *pid, int *pty_master, vs
 	fill_state(&st, o, cfg, dir);
 	st.cgroup_path = strdup(vs_cgroup_path(cg));
 	/* Saved before anything exists outside the state dir, so `delete` can clean up after a crash. */
-	if (copy_config(o->bundle, dir, err) < 0 || vs_state_save(&st, err) < 0)
+	if (copy_config(cfg, o->bundle, dir, err) < 0 || vs_state_save(&st, err) < 0)
 		goto fail;
 	cgroup_made = true;
 	if (vs_cgroup_create(cg, err) < 0 ||

@@ -57,10 +57,28 @@ int vs_inroot_mkpath(int rootfd, const char *path, bool as_file, vs_err *err)
 		return fd;
 	if (errno != ENOENT)
 		return vs_fail(err, errno, "open %s in rootfs", path);
-	fd = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+	/* Then mostly only the last component is missing: start from its
+	 * parent (a mount point under /dev, say), else from the root. */
+	size_t used = 0, end = strlen(buf);
+	bool missing = false;
+	while (end > 0 && buf[end - 1] == '/')
+		buf[--end] = 0;
+	char *last = strrchr(buf, '/');
+	if (last && last > buf) {
+		*last = 0;
+		fd = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+		if (fd >= 0) {
+			used = (size_t)snprintf(sofar, sizeof(sofar), "%s", buf);
+			memmove(buf, last + 1, strlen(last + 1) + 1);
+			missing = true; /* the lookup of the whole path said so */
+		} else {
+			*last = '/';
+		}
+	}
+	if (fd < 0)
+		fd = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
 	if (fd < 0)
 		return vs_fail(err, errno, "open rootfs");
-	size_t used = 0;
 	char *save = NULL;
 	for (char *comp = strtok_r(buf, "/", &save); comp;) {
 		char *next = strtok_r(NULL, "/", &save);
@@ -72,7 +90,11 @@ int vs_inroot_mkpath(int rootfd, const char *path, bool as_file, vs_err *err)
 		used += (size_t)w;
 		/* Each prefix is resolved from the rootfs again, so a symlink met on the
 		 * way is followed inside the rootfs, never out of it. */
-		int child = openat2_in_root(rootfd, sofar, O_PATH);
+		int child = -1;
+		if (missing && !next)
+			errno = ENOENT;
+		else
+			child = openat2_in_root(rootfd, sofar, O_PATH);
 		if (child < 0 && errno == ENOENT) {
 			int rc;
 			if (!next && as_file) {

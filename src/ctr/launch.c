@@ -121,6 +121,7 @@ __attribute__((noreturn)) static void stage2(vs_launch *l)
 	bool sets_up_rootfs = l->is_init && !joined_mntns;
 	vs_rootfs_opts ro = {.cfg = cfg,
 			     .cgroup_path = l->cgroup_path,
+			     .cg = l->cg,
 			     .in_userns = l->new_userns || l->ns_fds[VS_NS_USER] >= 0,
 			     .new_cgroupns = (l->new_ns_flags & CLONE_NEWCGROUP) != 0,
 			     .no_pivot = l->no_pivot,

@@ -11,6 +11,7 @@ typedef struct vs_mount_ctx {
 	int rootfd;              /* O_PATH fd of the rootfs */
 	const char *rootfs;      /* its path (for messages) */
 	const char *cgroup_path; /* the container's cgroup, for "cgroup" mounts */
+	const struct vs_cgroup *cg; /* its hierarchies, as the runtime found them (or NULL) */
 	bool new_cgroupns;
 	bool in_userns;          /* mknod not allowed: bind host devices instead */
 } vs_mount_ctx;

@@ -33,6 +33,7 @@ int vs_rootfs_prepare(const vs_rootfs_opts *o, vs_err *err)
 	vs_mount_ctx ctx = {.rootfd = rootfd,
 			    .rootfs = rootfs,
 			    .cgroup_path = o->cgroup_path,
+			    .cg = o->cg,
 			    .new_cgroupns = o->new_cgroupns,
 			    .in_userns = o->in_userns};
 	int rc = 0;

@@ -21,6 +21,7 @@
 typedef struct vs_rootfs_opts {
 	const vs_config *cfg;
 	const char *cgroup_path;
+	const struct vs_cgroup *cg; /* may be NULL: "cgroup" mounts then read mountinfo */
 	bool in_userns;
 	bool new_cgroupns;
 	bool no_pivot;

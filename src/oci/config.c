@@ -107,7 +107,10 @@ int vs_config_load(const char *bundle, vs_config **out, vs_err *err)
 		return -1;
 	vs_config *c;
 	int rc = vs_config_parse(buf, len, abs_bundle, &c, err);
-	free(buf);
+	if (rc < 0)
+		free(buf);
+	else
+		c->raw = buf, c->raw_len = len;
 	if (rc < 0) {
 		if (err && err->code == VS_EINVAL_CONFIG && strncmp(err->msg, "parse config.json", 17))
 			vs_wrap(err, "config.json");
@@ -151,6 +154,7 @@ void vs_config_free(vs_config *c)
 	if (!c)
 		return;
 	free(c->oci_version);
+	free(c->raw);
 	free(c->root_path);
 	vs_process_clear(&c->process);
 	free(c->hostname);

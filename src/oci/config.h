@@ -307,6 +307,10 @@ typedef struct vs_config {
 	vs_kv *annotations;
 	size_t n_annotations;
 	vs_linux linux_;
+	/* The file as read by vs_config_load (create keeps a copy of it in the
+	 * state dir: the bytes it parsed, without reading the file twice). */
+	char *raw;
+	size_t raw_len;
 } vs_config;
 
 /* Load <bundle>/config.json, parse and validate; root_path is made absolute
