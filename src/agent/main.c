@@ -41,7 +41,13 @@ int main(void)
 		say(&err);
 	} else {
 		vs_proto_msg m;
-		int got = vs_proto_recv(&r, &m, -1, 10000, &err);
+		int got;
+		/* The host's copies of bind-mounted files come first. */
+		while ((got = vs_proto_recv(&r, &m, -1, 10000, &err)) > 0 && m.type == VS_MSG_FILE)
+			if (vs_agent_save_file(&m, &err) < 0) {
+				got = -1;
+				break;
+			}
 		if (got > 0 && m.type != VS_MSG_CREATE)
 			got = vs_fail(&err, EPROTO, "host sent %s before CREATE", vs_proto_type_name(m.type));
 		if (got > 0 && vs_agent_container(conn, &r, &m, &err) < 0)

@@ -68,6 +68,10 @@ typedef struct vs_vm_flags {
 	long cpus;
 } vs_vm_flags;
 int vs_cmd_hybrid_run(vs_global *g, const char *id, const char *bundle, const vs_vm_flags *vf);
+int vs_cmd_hybrid_create(vs_global *g, const char *id, const char *bundle, const char *pid_file,
+			 const vs_vm_flags *vf);
+/* The container id of --root is VM-isolated (its state says so). */
+bool vs_cmd_is_vm(const vs_global *g, const char *id);
 /* The bundle asks for VM isolation (annotation io.vessel.isolation: vm). */
 struct vs_config;
 bool vs_cmd_wants_vm(const vs_global *g, const struct vs_config *cfg);

@@ -11,6 +11,9 @@
 #include "cmd/foreground.h"
 #include "cmd/opts.h"
 #include "ctr/container.h"
+#include "hybrid/hybrid.h"
+#include <signal.h>
+#include <sys/signalfd.h>
 
 typedef struct {
 	const char *process_file, *cwd, *user, *console_socket, *pid_file, *apparmor, *label, *cgroup;
@@ -133,6 +136,46 @@ static int build_process(const exec_flags *f, const vs_config *cfg, char **args,
 	return 0;
 }
 
+/* exec in a VM-isolated container: the process goes to the agent as
+ * process.json; stdio and signals through the agent. */
+static int hybrid_exec(vs_global *g, const char *id, const exec_flags *f, const vs_process *proc)
+{
+	if (f->tty || f->console_socket || f->preserve_fds) {
+		fprintf(stderr, "vessel exec: --tty, --console-socket and --preserve-fds are not supported with VM "
+				"isolation yet\n");
+		return 2;
+	}
+	vs_err err = {0};
+	size_t len;
+	char *json = vs_hyb_process_json(proc, &len, &err);
+	if (!json)
+		return vs_cmd_fail(&err);
+	sigset_t set, old;
+	sigemptyset(&set);
+	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+	for (size_t k = 0; k < sizeof(fwd) / sizeof(fwd[0]); k++)
+		sigaddset(&set, fwd[k]);
+	int sfd = -1;
+	if (!f->detach) {
+		sigprocmask(SIG_BLOCK, &set, &old);
+		sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	vs_hyb_exec_opts o = {.root = g->root, .id = id, .pid_file = f->pid_file, .process = json,
+			      .process_len = len, .detach = f->detach, .sig_fd = sfd};
+	pid_t pid;
+	int status = 1;
+	int rc = vs_hyb_exec(&o, &pid, &status, &err);
+	free(json);
+	if (sfd >= 0) {
+		close(sfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	if (rc < 0)
+		return vs_cmd_fail(&err);
+	return f->detach ? 0 : status;
+}
+
 VS_CMD(exec)
 {
 	vs_err err = {0};
@@ -214,6 +257,10 @@ VS_CMD(exec)
 	}
 	if (vs_container_config(&st, &cfg, &err) < 0 || build_process(&f, cfg, argv + i + 1, &proc, &err) < 0) {
 		vs_cmd_fail(&err);
+		goto done;
+	}
+	if (vs_hyb_is_vm(&st)) {
+		rc = hybrid_exec(g, argv[i], &f, &proc);
 		goto done;
 	}
 	if (!f.detach)

@@ -12,6 +12,7 @@
 #include "cmd/commands.h"
 #include "cmd/opts.h"
 #include "hybrid/hybrid.h"
+#include "ctr/state.h"
 #include "oci/config.h"
 #include "vmm/vmm.h"
 
@@ -52,44 +53,91 @@ static int self_dir(const char *argv0, char *out, size_t len)
 	return 0;
 }
 
-int vs_cmd_hybrid_run(vs_global *g, const char *id, const char *bundle, const vs_vm_flags *vf)
+/* The keeper's failures after create returned go to its stderr (the container's). */
+static bool console_on;
+static void report(const vs_err *err)
 {
-	char kernel[PATH_MAX], rel[256], initrd[PATH_MAX + 300], dir[PATH_MAX];
+	vs_cmd_fail(err);
+	if (err->code == ECHILD && !console_on)
+		fprintf(stderr, "vessel: VESSEL_VM_CONSOLE=1 (or --debug) shows the guest's console\n");
+}
+
+/* The VM's options from the flags (and defaults), or an exit status. */
+static int vm_opts(vs_global *g, const char *cmd, const vs_vm_flags *vf, vs_hyb_opts *o, char *kernel, size_t klen,
+		   char *initrd, size_t ilen)
+{
+	char rel[256], dir[PATH_MAX];
 	vs_err err = {0};
 	uint64_t mem;
 	const char *bad = vs_parse_size(vf->memory, &mem);
 	if (bad) {
-		fprintf(stderr, "vessel run: --vm-memory %s: %s\n", vf->memory, bad);
+		fprintf(stderr, "vessel %s: --vm-memory %s: %s\n", cmd, vf->memory, bad);
 		return 2;
 	}
 	if (vs_vmm_check_memory(mem, "--vm-memory", &err) < 0)
 		return vs_cmd_fail(&err);
 	if (vf->cpus < 1 || vf->cpus > VS_VMM_MAX_CPUS) {
-		fprintf(stderr, "vessel run: --vm-cpus %ld: must be 1..%d\n", vf->cpus, VS_VMM_MAX_CPUS);
+		fprintf(stderr, "vessel %s: --vm-cpus %ld: must be 1..%d\n", cmd, vf->cpus, VS_VMM_MAX_CPUS);
 		return 2;
 	}
 	if (vf->kernel) {
-		snprintf(kernel, sizeof(kernel), "%s", vf->kernel);
+		snprintf(kernel, klen, "%s", vf->kernel);
 		const char *v = strstr(vf->kernel, "vmlinuz-");
 		snprintf(rel, sizeof(rel), "%s", v ? v + 8 : "");
-	} else if (vs_hyb_default_kernel(kernel, sizeof(kernel), rel, sizeof(rel), &err) < 0) {
+	} else if (vs_hyb_default_kernel(kernel, klen, rel, sizeof(rel), &err) < 0) {
 		return vs_cmd_fail(&err);
 	}
 	if (vf->initrd) {
-		snprintf(initrd, sizeof(initrd), "%s", vf->initrd);
+		snprintf(initrd, ilen, "%s", vf->initrd);
 	} else {
 		if (!rel[0] || self_dir(g->argv0, dir, sizeof(dir)) < 0) {
-			fprintf(stderr, "vessel run: no agent initramfs known for kernel %s: name one with --vm-initrd\n", kernel);
+			fprintf(stderr, "vessel %s: no agent initramfs known for kernel %s: name one with --vm-initrd\n", cmd,
+				kernel);
 			return 2;
 		}
-		snprintf(initrd, sizeof(initrd), "%s/vessel-agent-%s.cpio", dir, rel);
+		snprintf(initrd, ilen, "%s/vessel-agent-%s.cpio", dir, rel);
 		if (access(initrd, R_OK) < 0) {
-			fprintf(stderr, "vessel run: agent initramfs %s: %s (`make` builds it for the newest /boot kernel; "
-					"or --vm-initrd)\n", initrd, strerror(errno));
+			fprintf(stderr, "vessel %s: agent initramfs %s: %s (`make` builds it for the newest /boot kernel; "
+					"or --vm-initrd)\n", cmd, initrd, strerror(errno));
 			return 1;
 		}
 	}
-	/* Signals for the container go to it through the agent. */
+	const char *dbg = getenv("VESSEL_VM_CONSOLE");
+	const char *pvm = getenv("VESSEL_ALLOW_PVM");
+	o->kernel = kernel, o->initrd = initrd, o->cpus = (unsigned)vf->cpus, o->mem = mem;
+	o->console = console_on = g->debug || (dbg && !strcmp(dbg, "1"));
+	o->allow_pvm = pvm && !strcmp(pvm, "1");
+	o->root = g->root;
+	o->report = report;
+	return 0;
+}
+
+int vs_cmd_hybrid_create(vs_global *g, const char *id, const char *bundle, const char *pid_file,
+			 const vs_vm_flags *vf)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX + 300];
+	vs_hyb_opts o = {.id = id, .bundle = bundle, .pid_file = pid_file};
+	int rc = vm_opts(g, "create", vf, &o, kernel, sizeof(kernel), initrd, sizeof(initrd));
+	if (rc)
+		return rc;
+	vs_err err = {0};
+	pid_t k;
+	signal(SIGPIPE, SIG_IGN);
+	if (vs_hyb_create(&o, &k, &err) < 0) {
+		report(&err);
+		return 1;
+	}
+	return 0;
+}
+
+int vs_cmd_hybrid_run(vs_global *g, const char *id, const char *bundle, const vs_vm_flags *vf)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX + 300];
+	vs_hyb_opts o = {.id = id, .bundle = bundle};
+	int rc = vm_opts(g, "run", vf, &o, kernel, sizeof(kernel), initrd, sizeof(initrd));
+	if (rc)
+		return rc;
+	/* Signals for the container go to it through the keeper and the agent. */
 	sigset_t set, old;
 	sigemptyset(&set);
 	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -98,21 +146,25 @@ int vs_cmd_hybrid_run(vs_global *g, const char *id, const char *bundle, const vs
 	sigprocmask(SIG_BLOCK, &set, &old);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
-	const char *dbg = getenv("VESSEL_VM_CONSOLE");
-	const char *pvm = getenv("VESSEL_ALLOW_PVM");
-	vs_hyb_opts o = {.root = g->root, .id = id, .bundle = bundle, .kernel = kernel, .initrd = initrd,
-			 .cpus = (unsigned)vf->cpus, .mem = mem, .console = g->debug || (dbg && !strcmp(dbg, "1")),
-			 .allow_pvm = pvm && !strcmp(pvm, "1"), .in_fd = 0, .out_fd = 1, .err_fd = 2, .sig_fd = sfd};
 	int status = 1;
-	int rc = vs_hyb_run(&o, &status, &err);
+	vs_err err = {0};
+	rc = vs_hyb_run(&o, sfd, &status, &err);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0) {
-		vs_cmd_fail(&err);
-		if (err.code == ECHILD && !o.console)
-			fprintf(stderr, "vessel: VESSEL_VM_CONSOLE=1 (or --debug) shows the guest's console\n");
+		report(&err);
 		return 1;
 	}
 	return status;
+}
+
+bool vs_cmd_is_vm(const vs_global *g, const char *id)
+{
+	vs_state st;
+	if (vs_state_load(g->root, id, &st, NULL) < 0)
+		return false;
+	bool vm = vs_hyb_is_vm(&st);
+	vs_state_clear(&st);
+	return vm;
 }

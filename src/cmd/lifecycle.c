@@ -15,6 +15,7 @@
 #include "cmd/opts.h"
 #include "ctr/cloned_binary.h"
 #include "ctr/container.h"
+#include "hybrid/hybrid.h"
 #include "oci/config.h"
 
 /* Make *path absolute against the cwd, without requiring it to exist. */
@@ -55,10 +56,10 @@ static int parse_create(const char *cmd, int argc, char **argv, create_flags *f,
 		{is_run ? "detach" : "no-such-flag", 'd', OPT_BOOL, &f->detach},
 		{is_run ? "keep" : "no-such-flag", 0, OPT_BOOL, &f->keep},
 		{"no-subreaper", 0, OPT_BOOL, &f->no_subreaper},
-		{is_run ? "vm-kernel" : "no-such-flag", 0, OPT_STR, &f->vm.kernel},
-		{is_run ? "vm-initrd" : "no-such-flag", 0, OPT_STR, &f->vm.initrd},
-		{is_run ? "vm-memory" : "no-such-flag", 0, OPT_STR, &f->vm.memory},
-		{is_run ? "vm-cpus" : "no-such-flag", 0, OPT_INT, &f->vm.cpus},
+		{"vm-kernel", 0, OPT_STR, &f->vm.kernel},
+		{"vm-initrd", 0, OPT_STR, &f->vm.initrd},
+		{"vm-memory", 0, OPT_STR, &f->vm.memory},
+		{"vm-cpus", 0, OPT_INT, &f->vm.cpus},
 		{0},
 	};
 	int i = vs_opts_parse_id(cmd, argc, argv, opts);
@@ -85,6 +86,18 @@ VS_CMD(create)
 	int i = parse_create("create", argc, argv, &f, false);
 	if (i < 0)
 		return 2;
+	vs_config *cfg = NULL;
+	bool vm = !strcmp(g->isolation, "vm");
+	if (!vm && vs_config_load(f.bundle, &cfg, NULL) == 0)
+		vm = vs_cmd_wants_vm(g, cfg); /* else create loads it again, and reports why it cannot */
+	if (vm) {
+		vs_config_free(cfg);
+		if (f.console_socket) {
+			fprintf(stderr, "vessel create: --console-socket is not supported with VM isolation yet\n");
+			return 2;
+		}
+		return vs_cmd_hybrid_create(g, argv[i], f.bundle, f.pid_file, &f.vm);
+	}
 	vs_create_opts o = {.root = g->root,
 			    .id = argv[i],
 			    .bundle = f.bundle,
@@ -93,7 +106,8 @@ VS_CMD(create)
 			    .no_pivot = f.no_pivot,
 			    .no_new_keyring = f.no_new_keyring,
 			    .systemd_cgroup = g->systemd_cgroup,
-			    .preserve_fds = (int)f.preserve_fds};
+			    .preserve_fds = (int)f.preserve_fds,
+			    .config = cfg};
 	vs_err err = {0};
 	pid_t pid;
 	int pty;
@@ -114,6 +128,8 @@ VS_CMD(start)
 	if (i < 0)
 		return 2;
 	vs_err err = {0};
+	if (vs_cmd_is_vm(g, argv[i]))
+		return vs_hyb_start(g->root, argv[i], &err) < 0 ? vs_cmd_fail(&err) : 0;
 	if (vs_container_start(g->root, argv[i], &err) == 0)
 		return 0;
 	/* Only when the container does not exist: start also says ENOENT for
@@ -147,10 +163,18 @@ VS_CMD(run)
 		vm = vs_cmd_wants_vm(g, cfg); /* else create loads it again, and reports why it cannot */
 	if (vm) {
 		vs_config_free(cfg);
-		if (f.detach || f.console_socket || f.pid_file) {
-			fprintf(stderr, "vessel run: --detach, --console-socket and --pid-file are not supported with "
-					"VM isolation yet\n");
+		if (f.console_socket || (f.pid_file && !f.detach)) {
+			fprintf(stderr, "vessel run: --console-socket, and --pid-file without --detach, are not supported "
+					"with VM isolation yet\n");
 			return 2;
+		}
+		if (f.detach) {
+			/* create + start; the keeper goes on alone. */
+			int rc = vs_cmd_hybrid_create(g, argv[i], f.bundle, f.pid_file, &f.vm);
+			vs_err err = {0};
+			if (rc == 0 && vs_hyb_start(g->root, argv[i], &err) < 0)
+				rc = vs_cmd_fail(&err);
+			return rc;
 		}
 		return vs_cmd_hybrid_run(g, argv[i], f.bundle, &f.vm);
 	}
@@ -191,6 +215,12 @@ VS_CMD(run)
 	return status;
 }
 
+/* A VM-isolated container's status also asks its VMM (paused). */
+static vs_status status_of(const vs_state *st)
+{
+	return vs_hyb_is_vm(st) ? (vs_status)vs_hyb_status(st) : vs_state_status(st);
+}
+
 VS_CMD(state)
 {
 	vs_opt opts[] = {{0}};
@@ -201,7 +231,7 @@ VS_CMD(state)
 	vs_err err = {0};
 	if (vs_state_load(g->root, argv[i], &st, &err) < 0)
 		return vs_cmd_fail(&err);
-	char *json = vs_state_json(&st, vs_state_status(&st), true);
+	char *json = vs_state_json(&st, status_of(&st), true);
 	printf("%s\n", json);
 	free(json);
 	vs_state_clear(&st);
@@ -221,6 +251,8 @@ VS_CMD(kill)
 		return 2;
 	}
 	vs_err err = {0};
+	if (vs_cmd_is_vm(g, argv[i]))
+		return vs_hyb_kill(g->root, argv[i], sig, &err) < 0 ? vs_cmd_fail(&err) : 0;
 	if (vs_container_kill(g->root, argv[i], sig, all, &err) < 0)
 		return vs_cmd_fail(&err);
 	return 0;
@@ -234,6 +266,11 @@ VS_CMD(delete)
 	if (i < 0)
 		return 2;
 	vs_err err = {0};
+	if (vs_cmd_is_vm(g, argv[i])) {
+		if (vs_hyb_delete(g->root, argv[i], force, &err) < 0)
+			return force && err.code == ENOENT ? 0 : vs_cmd_fail(&err);
+		return 0;
+	}
 	if (vs_container_delete(g->root, argv[i], force, &err) < 0) {
 		/* runc: deleting a container that does not exist is not an error with --force. */
 		if (force && err.code == ENOENT)
@@ -250,6 +287,8 @@ static int freeze_cmd(vs_global *g, int argc, char **argv, const char *cmd, bool
 	if (i < 0)
 		return 2;
 	vs_err err = {0};
+	if (vs_cmd_is_vm(g, argv[i]))
+		return vs_hyb_freeze(g->root, argv[i], frozen, &err) < 0 ? vs_cmd_fail(&err) : 0;
 	if (vs_container_freeze(g->root, argv[i], frozen, &err) < 0)
 		return vs_cmd_fail(&err);
 	return 0;
@@ -281,7 +320,7 @@ VS_CMD(list)
 		vs_state st;
 		if (vs_state_load(g->root, *id, &st, NULL) < 0)
 			continue; /* removed meanwhile */
-		vs_status s = vs_state_status(&st);
+		vs_status s = status_of(&st);
 		int pid = s == VS_STATUS_STOPPED ? 0 : st.pid;
 		if (json) {
 			char *one = vs_state_json(&st, s, false);

@@ -9,6 +9,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "cmd/commands.h"
+#include "hybrid/hybrid.h"
 #include "cmd/opts.h"
 #include "ctr/cgroup.h"
 #include "ctr/container.h"
@@ -82,6 +83,35 @@ static int ps_table(pid_t *pids, size_t n, int argc, char **argv)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
+/* The guest's processes of a VM-isolated container: guest pids, as the
+ * agent lists them ("PID COMM" lines, checked by the protocol). */
+static int hybrid_ps(vs_global *g, const char *id, const char *format)
+{
+	char *text;
+	size_t len;
+	vs_err err = {0};
+	if (vs_hyb_ps(g->root, id, &text, &len, &err) < 0)
+		return vs_cmd_fail(&err);
+	bool json = !strcmp(format, "json");
+	if (json)
+		printf("[");
+	else
+		printf("PID   CMD\n");
+	int k = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int pid = atoi(line);
+		const char *cmd = strchr(line, ' ');
+		if (json)
+			printf("%s%d", k++ ? "," : "", pid);
+		else
+			printf("%-5d %s\n", pid, cmd ? cmd + 1 : "");
+	}
+	if (json)
+		printf("]\n");
+	free(text);
+	return 0;
+}
+
 VS_CMD(ps)
 {
 	const char *format = "table";
@@ -92,6 +122,8 @@ VS_CMD(ps)
 	vs_err err = {0};
 	vs_state st;
 	vs_cgroup *cg;
+	if (vs_cmd_is_vm(g, argv[i]))
+		return hybrid_ps(g, argv[i], format);
 	if (open_container_cgroup(g, argv[i], &st, &cg, &err) < 0)
 		return vs_cmd_fail(&err);
 	pid_t *pids = NULL;
@@ -256,9 +288,23 @@ VS_CMD(events)
 	if (secs <= 0)
 		secs = 5;
 	vs_err err = {0};
+	bool vm = vs_cmd_is_vm(g, argv[i]);
 	for (;;) {
 		vs_state st;
 		vs_cgroup *cg;
+		if (vm) {
+			vs_hyb_stats_out h;
+			if (vs_hyb_stats(g->root, argv[i], &h, &err) < 0)
+				return vs_cmd_fail(&err);
+			vs_cgroup_stats s = {.cpu_usage_ns = h.cpu_usage_ns, .cpu_user_ns = h.cpu_user_ns,
+					     .cpu_kernel_ns = h.cpu_kernel_ns, .mem_usage = h.mem_usage,
+					     .mem_limit = h.mem_limit, .pids_current = h.pids_current};
+			print_stats(argv[i], &s);
+			if (stats || h.stopped)
+				return 0;
+			usleep((useconds_t)(secs * 1e6));
+			continue;
+		}
 		if (open_container_cgroup(g, argv[i], &st, &cg, &err) < 0)
 			return vs_cmd_fail(&err);
 		bool stopped = vs_state_status(&st) == VS_STATUS_STOPPED;

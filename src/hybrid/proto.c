@@ -25,7 +25,36 @@ static const struct {
 	[VS_MSG_SIGNAL] = {"SIGNAL", VS_FROM_HOST, 4, 4},
 	[VS_MSG_EXIT] = {"EXIT", VS_FROM_GUEST, 8, 8},
 	[VS_MSG_ERROR] = {"ERROR", VS_FROM_GUEST, 5, 4 + VS_PROTO_ERRMSG_MAX},
+	[VS_MSG_FILE] = {"FILE", VS_FROM_HOST, 4, 4 + VS_PROTO_FILE_MAX},
+	[VS_MSG_EXEC] = {"EXEC", VS_FROM_HOST, 1, VS_PROTO_CONFIG_MAX},
+	[VS_MSG_PS] = {"PS", VS_FROM_HOST, 0, 0},
+	[VS_MSG_PIDS] = {"PIDS", VS_FROM_GUEST, 0, VS_PROTO_PIDS_MAX},
 };
+
+/* PIDS: lines "PID COMM\n", PID a decimal 1..4194304 without leading
+ * zeros, COMM 0..64 printable bytes. */
+static int check_pids(const char *t, uint32_t n, vs_err *err)
+{
+	uint32_t i = 0, line = 1;
+	while (i < n) {
+		uint32_t start = i, pid = 0;
+		while (i < n && t[i] >= '0' && t[i] <= '9' && i - start < 8)
+			pid = pid * 10 + (uint32_t)(t[i++] - '0');
+		if (i == start || t[start] == '0' || pid > 4194304 || i >= n || t[i] != ' ')
+			return vs_fail(err, EPROTO, "agent PIDS: line %u: not \"PID COMM\" with a pid 1..4194304", line);
+		uint32_t c = ++i;
+		while (i < n && t[i] != '\n' && i - c <= 64) {
+			if (t[i] < 0x20 || t[i] > 0x7e)
+				return vs_fail(err, EPROTO, "agent PIDS: line %u: a non-printable byte 0x%02x", line,
+					       (unsigned)(uint8_t)t[i]);
+			i++;
+		}
+		if (i >= n || t[i] != '\n')
+			return vs_fail(err, EPROTO, "agent PIDS: line %u: the command is too long or the line unended", line);
+		i++, line++;
+	}
+	return 0;
+}
 
 const char *vs_proto_type_name(unsigned type)
 {
@@ -98,8 +127,19 @@ int vs_proto_check_payload(vs_proto_msg *msg, vs_err *err)
 		if (msg->u32[0] == 0 || msg->u32[0] > 4095)
 			return vs_fail(err, EPROTO, "agent ERROR: errno %u out of range 1..4095", msg->u32[0]);
 		return 0;
+	case VS_MSG_FILE:
+		msg->u32[0] = le32(d);
+		msg->text = (const char *)d + 4;
+		msg->text_len = msg->len - 4;
+		if (msg->u32[0] >= 4096)
+			return vs_fail(err, EINVAL, "FILE: mount index %u out of range 0..4095", msg->u32[0]);
+		return 0;
+	case VS_MSG_PIDS:
+		msg->text = (const char *)d;
+		msg->text_len = msg->len;
+		return check_pids(msg->text, msg->len, err);
 	default:
-		return 0; /* opaque bytes (config, stdio) or empty */
+		return 0; /* opaque bytes (config, process, stdio) or empty */
 	}
 }
 

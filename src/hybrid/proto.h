@@ -21,9 +21,12 @@
 #define VS_PROTO_VERSION 1
 #define VS_PROTO_HDR 12
 #define VS_PROTO_PORT 1024         /* host port the agent connects to */
+#define VS_PROTO_EXEC_PORT 1025    /* guest port the agent listens on: exec and ps */
 #define VS_PROTO_STREAM_MAX 65536  /* one stdio frame */
 #define VS_PROTO_CONFIG_MAX (4u << 20)
 #define VS_PROTO_ERRMSG_MAX 1024
+#define VS_PROTO_FILE_MAX (1u << 20) /* one host file of a bind mount */
+#define VS_PROTO_PIDS_MAX 65536      /* the PIDS listing */
 
 typedef enum {
 	VS_MSG_HELLO = 1,  /* guest: the agent is up; payload u32 agent protocol version */
@@ -36,7 +39,11 @@ typedef enum {
 	VS_MSG_SIGNAL,     /* host: u32 signal for the process */
 	VS_MSG_EXIT,       /* guest: u32 how (0 exited, 1 killed by a signal), u32 code or signal */
 	VS_MSG_ERROR,      /* guest: u32 errno, then a message (printable text) */
-	VS_MSG_TYPE_MAX = VS_MSG_ERROR,
+	VS_MSG_FILE,       /* host, before CREATE: u32 index of a bind mount in config.json, the file's bytes */
+	VS_MSG_EXEC,       /* host, first on an exec connection: process.json; READY once it runs */
+	VS_MSG_PS,         /* host, first on an exec connection: list the container's processes */
+	VS_MSG_PIDS,       /* guest: lines "PID COMM\n" (PID 1..4194304, COMM printable, <= 64 bytes) */
+	VS_MSG_TYPE_MAX = VS_MSG_PIDS,
 } vs_msg_type;
 
 typedef enum { VS_FROM_HOST, VS_FROM_GUEST } vs_proto_dir;
@@ -46,8 +53,8 @@ typedef struct vs_proto_msg {
 	uint32_t len;
 	const uint8_t *data; /* len bytes, inside the reader's (or parser's) buffer */
 	/* Decoded by vs_proto_check_payload: */
-	uint32_t u32[2];   /* HELLO version; SIGNAL; EXIT how, value; ERROR errno */
-	const char *text;  /* ERROR message, text_len bytes of printable ASCII (no NUL) */
+	uint32_t u32[2];   /* HELLO version; SIGNAL; EXIT how, value; ERROR errno; FILE index */
+	const char *text;  /* ERROR message, text_len bytes of printable ASCII (no NUL); PIDS lines; FILE bytes */
 	uint32_t text_len;
 } vs_proto_msg;
 

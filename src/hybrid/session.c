@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -83,8 +84,10 @@ static int relay(int conn, vs_proto_reader *r, const vs_hyb_io *io, int *status,
 		}
 		if (p[2].revents) {
 			struct signalfd_siginfo si;
-			if (read(io->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
-			    vs_proto_send_u32(conn, VS_MSG_SIGNAL, si.ssi_signo, 0, 1, err) < 0)
+			if (read(io->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			uint32_t sig = (int)si.ssi_signo == VS_HYB_SIG_FWD ? (uint32_t)si.ssi_int : si.ssi_signo;
+			if (sig >= 1 && sig <= 64 && vs_proto_send_u32(conn, VS_MSG_SIGNAL, sig, 0, 1, err) < 0)
 				return -1;
 		}
 		if (p[3].revents)
@@ -92,28 +95,104 @@ static int relay(int conn, vs_proto_reader *r, const vs_hyb_io *io, int *status,
 	}
 }
 
-int vs_hyb_session(int conn, const char *config, size_t config_len, const vs_hyb_io *io, int *status, vs_err *err)
+int vs_hyb_session_create(int conn, vs_proto_reader *r, const char *config, size_t config_len,
+			  const vs_hyb_file *files, size_t n_files, const vs_hyb_io *io, vs_err *err)
 {
 	if (config_len == 0 || config_len > VS_PROTO_CONFIG_MAX)
 		return vs_fail(err, EMSGSIZE, "config.json: %zu bytes (at most %u go to the agent)", config_len,
+			       VS_PROTO_CONFIG_MAX);
+	vs_proto_msg m;
+	if (next(r, &m, io->hello_ms, io->rest_ms, VS_MSGBIT(VS_MSG_HELLO), "before its HELLO", err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_files; i++) {
+		static uint8_t buf[4 + VS_PROTO_FILE_MAX];
+		if (files[i].len > VS_PROTO_FILE_MAX)
+			return vs_fail(err, EFBIG, "bind mount %u: %zu bytes (at most %u go to the agent)", files[i].index,
+				       files[i].len, VS_PROTO_FILE_MAX);
+		buf[0] = (uint8_t)files[i].index, buf[1] = (uint8_t)(files[i].index >> 8), buf[2] = 0, buf[3] = 0;
+		memcpy(buf + 4, files[i].data, files[i].len);
+		if (vs_proto_send(conn, VS_MSG_FILE, buf, (uint32_t)(4 + files[i].len), err) < 0)
+			return -1;
+	}
+	if (vs_proto_send(conn, VS_MSG_CREATE, config, (uint32_t)config_len, err) < 0 ||
+	    next(r, &m, io->ready_ms, io->rest_ms, VS_MSGBIT(VS_MSG_READY) | VS_MSGBIT(VS_MSG_ERROR), "before READY",
+		 err) < 0)
+		return -1;
+	if (m.type == VS_MSG_ERROR)
+		return agent_error(&m, "create the container", err);
+	return 0;
+}
+
+int vs_hyb_session_start(int conn, vs_proto_reader *r, const vs_hyb_io *io, int *status, vs_err *err)
+{
+	if (vs_proto_send(conn, VS_MSG_START, NULL, 0, err) < 0)
+		return -1;
+	return relay(conn, r, io, status, err);
+}
+
+int vs_hyb_session(int conn, const char *config, size_t config_len, const vs_hyb_io *io, int *status, vs_err *err)
+{
+	vs_proto_reader r;
+	if (vs_proto_reader_init(&r, conn, VS_FROM_GUEST, err) < 0)
+		return -1;
+	int rc = vs_hyb_session_create(conn, &r, config, config_len, NULL, 0, io, err);
+	if (rc == 0)
+		rc = vs_hyb_session_start(conn, &r, io, status, err);
+	vs_proto_reader_free(&r);
+	return rc;
+}
+
+int vs_hyb_session_exec(int conn, const char *process, size_t len, const vs_hyb_io *io, void (*started)(void *),
+			void *arg, int *status, vs_err *err)
+{
+	if (len == 0 || len > VS_PROTO_CONFIG_MAX)
+		return vs_fail(err, EMSGSIZE, "process.json: %zu bytes (at most %u go to the agent)", len,
 			       VS_PROTO_CONFIG_MAX);
 	vs_proto_reader r;
 	if (vs_proto_reader_init(&r, conn, VS_FROM_GUEST, err) < 0)
 		return -1;
 	vs_proto_msg m;
 	int rc = -1;
-	if (next(&r, &m, io->hello_ms, io->rest_ms, VS_MSGBIT(VS_MSG_HELLO), "before its HELLO", err) < 0 ||
-	    vs_proto_send(conn, VS_MSG_CREATE, config, (uint32_t)config_len, err) < 0 ||
+	if (vs_proto_send(conn, VS_MSG_EXEC, process, (uint32_t)len, err) < 0 ||
 	    next(&r, &m, io->ready_ms, io->rest_ms, VS_MSGBIT(VS_MSG_READY) | VS_MSGBIT(VS_MSG_ERROR),
-		 "before READY", err) < 0)
+		 "before the exec's READY", err) < 0)
 		goto out;
 	if (m.type == VS_MSG_ERROR) {
-		agent_error(&m, "create the container", err);
+		agent_error(&m, "exec", err);
 		goto out;
 	}
-	if (vs_proto_send(conn, VS_MSG_START, NULL, 0, err) < 0)
-		goto out;
+	if (started)
+		started(arg);
 	rc = relay(conn, &r, io, status, err);
+out:
+	vs_proto_reader_free(&r);
+	return rc;
+}
+
+int vs_hyb_session_ps(int conn, int ms, char **text, size_t *len, vs_err *err)
+{
+	vs_proto_reader r;
+	*text = NULL, *len = 0;
+	if (vs_proto_reader_init(&r, conn, VS_FROM_GUEST, err) < 0)
+		return -1;
+	vs_proto_msg m;
+	int rc = -1;
+	if (vs_proto_send(conn, VS_MSG_PS, NULL, 0, err) < 0 ||
+	    next(&r, &m, ms, ms, VS_MSGBIT(VS_MSG_PIDS) | VS_MSGBIT(VS_MSG_ERROR), "before PIDS", err) < 0)
+		goto out;
+	if (m.type == VS_MSG_ERROR) {
+		agent_error(&m, "ps", err);
+		goto out;
+	}
+	*text = malloc(m.text_len + 1);
+	if (!*text) {
+		vs_fail(err, ENOMEM, "ps listing");
+		goto out;
+	}
+	memcpy(*text, m.text, m.text_len);
+	(*text)[m.text_len] = 0;
+	*len = m.text_len;
+	rc = 0;
 out:
 	vs_proto_reader_free(&r);
 	return rc;

@@ -13,6 +13,7 @@
 
 #include "base/fds.h"
 #include "hybrid/hybrid.h"
+#include "vmm/api/server.h"
 #include "vmm/vmm.h"
 
 /* The child: build and run the machine; on failure its message goes to msg_fd. */
@@ -27,17 +28,21 @@ static int vmm_main(const vs_hyb_vm_cfg *c, int msg_fd)
 	snprintf(vs.uds_path, sizeof(vs.uds_path), "%s", c->uds);
 	vs_vmm *m = vs_vmm_new(&o, &err);
 	vs_vmm_result res = {0};
+	vs_api_server *api = NULL;
+	vs_fc_info info = {.id = "vessel-agent", .app_name = "vessel", .version = "0.1.0"};
 	int status = 1;
 	/* quiet: the console is discarded unless debugging, and printing it costs boot time. */
 	if (m && vs_vmm_set_boot(m, c->kernel, c->initrd, "quiet", false, &err) == 0 &&
 	    vs_vmm_set_machine(m, c->cpus, c->mem, &err) == 0 && vs_vmm_put_device(m, &disk, &err) == 0 &&
-	    vs_vmm_set_vsock(m, &vs, &err) == 0 && vs_vmm_start(m, &err) == 0 && vs_vmm_wait(m, &res, &err) == 0) {
+	    vs_vmm_set_vsock(m, &vs, &err) == 0 && (!c->api || (api = vs_api_listen(c->api, m, &info, true, &err))) &&
+	    vs_vmm_start(m, &err) == 0 && vs_vmm_wait(m, &res, &err) == 0) {
 		status = res.status;
 		if (status != 0 && res.msg[0])
 			dprintf(msg_fd, "%d:%s", EIO, res.msg);
 	} else {
 		dprintf(msg_fd, "%d:%s", err.code ? err.code : EIO, err.msg);
 	}
+	vs_api_close(api, false);
 	vs_vmm_destroy(m);
 	return status;
 }
@@ -60,9 +65,20 @@ int vs_hyb_vm_spawn(const vs_hyb_vm_cfg *cfg, vs_hyb_vm *vm, vs_err *err)
 		if (getppid() != parent)
 			_exit(1);
 		signal(SIGPIPE, SIG_IGN);
+		/* The keeper blocks the signals it relays; the engine sets its own. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* Its own process group: a terminal's Ctrl-C is for the container
 		 * (the runtime passes it on), not a reason to stop the VM. */
 		setpgid(0, 0);
+		/* The container's stdin and stdout are the keeper's to relay. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			if (cfg->console_fd != 1)
+				dup2(null, 1);
+		}
 		int keep[] = {p[1], cfg->console_fd};
 		vs_fds_close_except(3, keep, 2, NULL);
 		_exit(vmm_main(cfg, p[1]));

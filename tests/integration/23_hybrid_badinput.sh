@@ -24,8 +24,14 @@ refused "hybrid: a missing --vm-initrd is named" 1 "open initrd /nonexistent/ini
   --isolation vm run -b "$B" --vm-initrd /nonexistent/initrd x
 refused "hybrid: a missing --vm-kernel is named" 1 "open kernel /nonexistent/vmlinuz-1: No such file" \
   --isolation vm run -b "$B" --vm-kernel /nonexistent/vmlinuz-1 --vm-initrd /etc/hostname x
-refused "hybrid: create is not there yet with VM isolation, and says so" 2 "create: not yet supported with VM isolation" \
-  --isolation vm create -b "$B" x
+refused "hybrid: update is not there yet with VM isolation, and says so" 2 "update: not yet supported with VM isolation" \
+  --isolation vm update x
+refused "hybrid: create --console-socket is refused clearly (no terminal yet)" 2 "--console-socket is not supported with VM isolation" \
+  --isolation vm create -b "$B" --console-socket /tmp/nothing x
+refused "hybrid: create with a bad --vm-cpus says so" 2 "--vm-cpus 0: must be 1..32" --isolation vm create -b "$B" --vm-cpus 0 x
+refused "hybrid: a failed create names the missing initrd" 1 "open initrd /nonexistent/initrd: No such file" \
+  --isolation vm create -b "$B" --vm-initrd /nonexistent/initrd x
+check "hybrid: ... and leaves no state, no keeper, no VMM" test -z "$(ls -A "$STATE" 2>/dev/null)"
 refused "hybrid: a bundle without config.json is named" 1 "config.json" --isolation vm run -b "$TMP" --vm-initrd /etc/hostname x
 refused "hybrid: a container id with a slash is refused before it names a path" 1 "../escape" \
   --isolation vm run -b "$B" --vm-initrd /etc/hostname ../escape
@@ -35,6 +41,21 @@ check "hybrid: failed starts leave no state" test -z "$(ls -A "$STATE" 2>/dev/nu
 mkdir -p "$STATE/taken"
 refused "hybrid: an existing container id is refused" 1 "container taken already exists" --isolation vm run -b "$B" --vm-initrd /etc/hostname taken
 check "hybrid: ... and its state is left alone" test -d "$STATE/taken"
+# A state dir whose state.json says VM isolation, with no keeper: every
+# command treats it as stopped, and delete removes it all.
+mkdir -p "$STATE/ghost"
+printf '{"ociVersion":"1.2.0","id":"ghost","pid":0,"bundle":"%s","rootfs":"%s/rootfs","created":"2026-01-01T00:00:00Z","owner":"","annotations":{"io.vessel.isolation":"vm"}}' \
+  "$B" "$B" >"$STATE/ghost/state.json"
+cp "$B/config.json" "$STATE/ghost/config.json"
+touch "$STATE/ghost/rootfs.ext4" "$STATE/ghost/vsock_1024"
+check "hybrid: a VM container without its keeper is stopped" grep -q '"status": "stopped"' <(vs state ghost 2>&1)
+refused "hybrid: start of a stopped VM container is refused" 1 "start container ghost: it is stopped, not created" start ghost
+refused "hybrid: kill of a stopped VM container is refused" 1 "kill container ghost: it is not running" kill ghost KILL
+refused "hybrid: exec into a stopped VM container is refused" 1 "container ghost is stopped, not running" exec ghost true
+refused "hybrid: ps of a stopped VM container is refused" 1 "container ghost is stopped, not running" ps ghost
+refused "hybrid: pause of a stopped VM container is refused" 1 "pause container ghost: it is stopped" pause ghost
+check "hybrid: delete removes a stopped VM container's files" vs delete ghost
+check "hybrid: ... all of them" test ! -e "$STATE/ghost"
 jq_edit "$B" '.process.terminal = true'
 refused "hybrid: process.terminal is refused clearly (not there yet)" 1 "process.terminal: a terminal is not supported with VM isolation yet" \
   --isolation vm run -b "$B" --vm-initrd /etc/hostname t

@@ -315,6 +315,113 @@ static void test_parse_needs_whole_messages(void **state)
 	assert_int_equal(err.code, EMSGSIZE);
 }
 
+/* An exec or ps connection against a script: rc, status / listing, err. */
+static int conn_session(script *s, bool ps, int *status, char **text, vs_err *err)
+{
+	int sp[2], op[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(pipe2(op, O_CLOEXEC | O_NONBLOCK), 0);
+	agent a = {sp[1], s};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, agent_main, &a), 0);
+	vs_hyb_io io = {.in_fd = -1, .out_fd = op[1], .err_fd = op[1], .sig_fd = -1, .vmm_pidfd = -1,
+			.hello_ms = 300, .ready_ms = 300, .rest_ms = 300};
+	memset(err, 0, sizeof(*err));
+	size_t len;
+	*text = NULL;
+	static const char proc[] = "{\"args\": [\"true\"], \"cwd\": \"/\"}";
+	int rc = ps ? vs_hyb_session_ps(sp[0], 300, text, &len, err)
+		    : vs_hyb_session_exec(sp[0], proc, sizeof(proc) - 1, &io, NULL, NULL, status, err);
+	close(sp[0]);
+	pthread_join(t, NULL);
+	close(sp[1]);
+	close(op[0]), close(op[1]);
+	free(s);
+	return rc;
+}
+
+static void test_exec_session_gets_its_status(void **state)
+{
+	(void)state;
+	script *s = new_script();
+	add(s, VS_MSG_READY, NULL, 0);
+	add(s, VS_MSG_STDOUT, "x", 1);
+	add_u32(s, VS_MSG_EXIT, 0, 42, 2);
+	int st = -1;
+	char *text;
+	vs_err err;
+	assert_int_equal(conn_session(s, false, &st, &text, &err), 0);
+	assert_int_equal(st, 42);
+}
+
+static void test_exec_session_refuses_hello_and_reports_errors(void **state)
+{
+	(void)state;
+	script *s = new_script();
+	add_hello(s);
+	int st;
+	char *text;
+	vs_err err;
+	assert_int_equal(conn_session(s, false, &st, &text, &err), -1);
+	assert_non_null(strstr(err.msg, "HELLO before the exec's READY: out of order"));
+	s = new_script();
+	uint8_t e[4 + 7] = {ENOENT, 0, 0, 0, 'n', 'o', ' ', 's', 'u', 'c', 'h'};
+	add(s, VS_MSG_ERROR, e, sizeof(e));
+	assert_int_equal(conn_session(s, false, &st, &text, &err), -1);
+	assert_int_equal(err.code, ENOENT);
+	assert_non_null(strstr(err.msg, "agent: exec: no such"));
+}
+
+static void test_ps_listing_is_checked(void **state)
+{
+	(void)state;
+	script *s = new_script();
+	add(s, VS_MSG_PIDS, "7 sleep\n12 sh\n", 14);
+	int st;
+	char *text;
+	vs_err err;
+	assert_int_equal(conn_session(s, true, &st, &text, &err), 0);
+	assert_string_equal(text, "7 sleep\n12 sh\n");
+	free(text);
+	static const char *bad[] = {"0 zero\n", "07 lead\n", "99999999 big\n", "5 no-newline", "x y\n", "5\n",
+				    "5 \033[2J\n",
+				    "5 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = new_script();
+		add(s, VS_MSG_PIDS, bad[i], (uint32_t)strlen(bad[i]));
+		if (conn_session(s, true, &st, &text, &err) != -1 || err.code != EPROTO || !strstr(err.msg, "PIDS"))
+			fail_msg("PIDS '%s' was taken (%s)", bad[i], err.msg);
+	}
+	/* The empty listing is fine (nothing runs but the agent). */
+	s = new_script();
+	add(s, VS_MSG_PIDS, NULL, 0);
+	assert_int_equal(conn_session(s, true, &st, &text, &err), 0);
+	assert_string_equal(text, "");
+	free(text);
+}
+
+/* Host messages the agent checks: FILE's index, EXEC and PS one way only. */
+static void test_host_messages_are_checked_too(void **state)
+{
+	(void)state;
+	uint8_t b[64];
+	vs_proto_msg m;
+	size_t used;
+	vs_err err;
+	size_t n = hdr(b, VS_PROTO_MAGIC, VS_PROTO_VERSION, VS_MSG_FILE, 6);
+	memcpy(b + n, "\x05\0\0\0hi", 6);
+	assert_int_equal(vs_proto_parse(b, n + 6, VS_FROM_HOST, &m, &used, &err), 1);
+	assert_int_equal(m.u32[0], 5);
+	assert_int_equal(m.text_len, 2);
+	memcpy(b + n, "\0\x10\0\0hi", 6); /* index 4096 */
+	assert_int_equal(vs_proto_parse(b, n + 6, VS_FROM_HOST, &m, &used, &err), -1);
+	hdr(b, VS_PROTO_MAGIC, VS_PROTO_VERSION, VS_MSG_EXEC, 1);
+	assert_int_equal(vs_proto_parse(b, 13, VS_FROM_GUEST, &m, &used, &err), -1);
+	hdr(b, VS_PROTO_MAGIC, VS_PROTO_VERSION, VS_MSG_PS, 1);
+	assert_int_equal(vs_proto_parse(b, 13, VS_FROM_HOST, &m, &used, &err), -1);
+	assert_int_equal(err.code, EMSGSIZE);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -337,6 +444,10 @@ int main(void)
 		cmocka_unit_test(test_hang_up_before_exit_is_an_error),
 		cmocka_unit_test(test_cut_header_is_an_error),
 		cmocka_unit_test(test_parse_needs_whole_messages),
+		cmocka_unit_test(test_exec_session_gets_its_status),
+		cmocka_unit_test(test_exec_session_refuses_hello_and_reports_errors),
+		cmocka_unit_test(test_ps_listing_is_checked),
+		cmocka_unit_test(test_host_messages_are_checked_too),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
