@@ -49,6 +49,7 @@ VS_CMD(rm);
 VS_CMD(info);
 VS_CMD(image);
 VS_CMD(audit);
+VS_CMD(network);
 /* `vessel start NAME` when NAME is not a runtime container (lifecycle.c). */
 struct vs_err;
 int vs_client_start(vs_global *g, const char *name, struct vs_err *err);

@@ -48,6 +48,7 @@ static const struct {
 	{"info", cmd_info, "show an instance", false, true},
 	{"image", cmd_image, "image import FILE | pull REF [--alias NAME] | ls | rm", false, true},
 	{"audit", cmd_audit, "print the audit log; audit verify checks its hash chain", false, true},
+	{"network", cmd_network, "network create NAME [ipv4.address=GW/PREFIX] | ls | rm NAME | leases NAME", false, true},
 };
 
 int vs_cmd_fail(const vs_err *err)

@@ -16,6 +16,8 @@
 #include "platform/images.h"
 #include "platform/instance.h"
 #include "platform/ops.h"
+#include "platform/supervise.h"
+#include "platform/network.h"
 
 static int setup_paths(vsd *d, const vsd_opts *o, vs_err *err)
 {
@@ -114,6 +116,9 @@ int vsd_serve(const vsd_opts *o, vs_err *err)
 	vsd_images_gc(&d);
 	int running = 0;
 	int adopted = vsd_inst_recover(&d, &running);
+	if (vsd_sup_start(&d, err) < 0)
+		goto out;
+	vsd_net_recover(&d);
 	if (!(h = vsd_http_start(&d, err)))
 		goto out;
 	vs_info("vesseld: root %s, socket %s, runtime %s; %d instances adopted, %d running", d.root, d.socket,
@@ -134,6 +139,7 @@ out:
 	vsd_http_stop(h);
 	if (d.ops)
 		vsd_ops_drain(&d);
+	vsd_sup_stop(&d); /* after the ops: their hooks talk to it */
 	vsd_ops_free(&d);
 	vsd_events_free(&d);
 	vsd_db_close(d.db);

@@ -17,6 +17,9 @@
 #include "platform/images.h"
 #include "platform/limits.h"
 #include "platform/runtime.h"
+#include "platform/supervise.h"
+#include "platform/network.h"
+#include "ctr/state.h"
 
 #define STOP_TIMEOUT 10.0 /* seconds between SIGTERM and SIGKILL by default */
 
@@ -115,6 +118,17 @@ static int load_start_info(vsd *d, const char *name, start_info *s, vs_err *err)
 	return rc;
 }
 
+/* The created init's network namespace gets its network (network.c). */
+static int attach_net(vsd *d, const char *name, vs_err *err)
+{
+	vs_state st;
+	if (vs_state_load(d->rt_root, name, &st, err) < 0)
+		return -1;
+	int rc = vsd_net_attach(d, name, st.pid, err);
+	vs_state_clear(&st);
+	return rc;
+}
+
 static int do_start(vsd *d, const char *name, vs_err *err)
 {
 	start_info s;
@@ -167,7 +181,11 @@ static int do_start(vsd *d, const char *name, vs_err *err)
 	const char *create[] = {"create", "--bundle", dir, name, NULL};
 	const char *start[] = {"start", name, NULL};
 	rc = vsd_rt(d, console, NULL, err, create);
-	if (rc == 0 && (rc = vsd_rt(d, NULL, NULL, err, start)) < 0)
+	if (rc == 0)
+		rc = attach_net(d, name, err); /* between create and start, as CNI */
+	if (rc == 0)
+		rc = vsd_rt(d, NULL, NULL, err, start);
+	if (rc < 0)
 		vsd_rt(d, NULL, NULL, NULL, del);
 out:
 	start_info_free(&s);
@@ -228,6 +246,7 @@ int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err)
 	vsd_inst_arg *a = arg;
 	const char *event = NULL;
 	int rc;
+	vsd_sup_before(d, a->name, a->action, a->policy);
 	if (!strcmp(a->action, "start")) {
 		rc = do_start(d, a->name, err);
 		event = "instance-started";
@@ -245,10 +264,10 @@ int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err)
 		rc = vsd_rt(d, NULL, NULL, err, args);
 		event = freeze ? "instance-paused" : "instance-resumed";
 	}
-	if (rc < 0)
-		return vs_wrap(err, "%s instance %s", a->action, a->name);
-	lifecycle(d, event, a->name);
-	return 0;
+	if (rc == 0)
+		lifecycle(d, event, a->name);
+	vsd_sup_after(d, a->name, a->action, a->policy, rc); /* after the event: the supervisor's come later */
+	return rc < 0 ? vs_wrap(err, "%s instance %s", a->action, a->name) : 0;
 }
 
 /* Remove the instance's runtime container, mount and directory. */
@@ -283,6 +302,8 @@ int vsd_inst_delete_op(vsd *d, void *arg, struct json_object **meta, vs_err *err
 		vsd_event_lifecycle(d, "instance-deleted", src);
 	}
 	pthread_mutex_unlock(&d->lock);
+	vsd_sup_after(d, a->name, "delete", false, rc);
+	vsd_net_instance_gone(d);
 	return rc;
 }
 
@@ -341,6 +362,7 @@ struct json_object *vsd_inst_json(vsd *d, const char *name, bool state)
 			json_object_object_add(s, "status", json_object_new_string(status));
 			json_object_object_add(s, "status_code", json_object_new_int(code));
 			json_object_object_add(s, "pid", json_object_new_int(pid));
+			vsd_sup_state_json(d, name, s);
 			json_object_object_add(o, "state", s);
 		}
 	}
