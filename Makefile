@@ -29,7 +29,7 @@ CMD_SRCS   := $(sort $(wildcard src/cmd/*.c))
 # libarchive, libcurl and libcrypto never reach the static runtime build/vessel.
 PLAT_SRCS  := $(sort $(wildcard src/platform/*.c))
 DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
-PLAT_LIBS  := -lsqlite3 -lmicrohttpd -larchive -lcurl -lcrypto -ljson-c -lseccomp -lpthread -lm
+PLAT_LIBS  := -lsqlite3 -lmicrohttpd -larchive -lcurl -lcrypto -lmnl -lnftables -ljson-c -lseccomp -lpthread -lm
 AGENT_SRCS := $(sort $(wildcard src/agent/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 

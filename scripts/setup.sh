@@ -12,6 +12,7 @@ PKGS=(
   runc podman containerd
   qemu-system-x86 linux-image-amd64
   python3 time curl sqlite3 docker-registry skopeo
+  libmnl-dev libnftables-dev dnsmasq-base nftables
 )
 
 missing=()

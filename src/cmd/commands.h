@@ -53,6 +53,7 @@ VS_CMD(snapshot);
 VS_CMD(config);
 VS_CMD(logs);
 VS_CMD(file);
+VS_CMD(network);
 /* `vessel start NAME` when NAME is not a runtime container (lifecycle.c). */
 struct vs_err;
 int vs_client_start(vs_global *g, const char *name, struct vs_err *err);

@@ -52,6 +52,7 @@ static const struct {
 	{"config", cmd_config, "config set NAME KEY=VALUE... | unset NAME KEY... | show NAME", false, true},
 	{"logs", cmd_logs, "print an instance's console output", false, true},
 	{"file", cmd_file, "file pull NAME PATH [DEST] | push SRC NAME PATH [--mode M --uid U --gid G]", false, true},
+	{"network", cmd_network, "network create NAME [ipv4.address=GW/PREFIX] | ls | rm NAME | leases NAME", false, true},
 };
 
 int vs_cmd_fail(const vs_err *err)

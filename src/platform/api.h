@@ -53,6 +53,8 @@ struct json_object *vsd_api_images(vsd *d, vsd_req *r, char **seg, int n);
 struct json_object *vsd_api_operations(vsd *d, vsd_req *r, char **seg, int n);
 struct json_object *vsd_api_audit(vsd *d, vsd_req *r, char **seg, int n);
 struct json_object *vsd_api_server(vsd *d, vsd_req *r);
+/* /1.0/networks (api_networks.c). */
+struct json_object *vsd_api_networks(vsd *d, vsd_req *r, char **seg, int n);
 /* POST /1.0/instances/{name}/exec (api_exec.c). */
 struct json_object *vsd_api_exec(vsd *d, vsd_req *r, const char *name);
 /* PUT|PATCH /1.0/instances/{name} (api_config.c): limits, restore. */

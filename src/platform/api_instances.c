@@ -12,6 +12,7 @@
 #include "platform/instance.h"
 #include "platform/limits.h"
 #include "platform/name.h"
+#include "platform/network.h"
 #include "platform/ops.h"
 
 #define MAX_ARGS 256
@@ -100,6 +101,8 @@ static int parse_create(vsd *d, vsd_req *r, struct json_object **body, const cha
 	*config = json_object_object_get(b, "config");
 	vsd_limits lim;
 	if (vsd_limits_parse(*config, &lim, err) < 0)
+		return -1;
+	if (vsd_net_check_instance(d, *config, *name, err) < 0)
 		return -1;
 	*command = json_object_object_get(b, "command");
 	if (*command) {

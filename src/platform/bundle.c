@@ -20,6 +20,14 @@ struct json_object *vsd_bundle_config(const vsd_bundle *b, vs_err *err)
 	if (b->env)
 		json_object_object_add(proc, "env", json_object_get(b->env));
 	json_object_object_add(proc, "cwd", json_object_new_string(b->cwd && *b->cwd ? b->cwd : "/"));
+	/* CAP_NET_RAW as Docker's default set has it: ping on an instance's network. */
+	struct json_object *caps = json_object_object_get(proc, "capabilities");
+	const char *sets[] = {"bounding", "effective", "permitted"};
+	for (size_t i = 0; caps && i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct json_object *set = json_object_object_get(caps, sets[i]);
+		if (set && json_object_is_type(set, json_type_array))
+			json_object_array_add(set, json_object_new_string("CAP_NET_RAW"));
+	}
 	struct json_object *root = json_object_object_get(spec, "root");
 	json_object_object_add(root, "readonly", json_object_new_boolean(false));
 	json_object_object_add(spec, "hostname", json_object_new_string(b->hostname));

@@ -17,6 +17,8 @@
 #include "platform/instance.h"
 #include "platform/ops.h"
 #include "platform/snapshot.h"
+#include "platform/supervise.h"
+#include "platform/network.h"
 
 static int setup_paths(vsd *d, const vsd_opts *o, vs_err *err)
 {
@@ -116,6 +118,9 @@ int vsd_serve(const vsd_opts *o, vs_err *err)
 	int running = 0;
 	int adopted = vsd_inst_recover(&d, &running);
 	vsd_snap_recover(&d);
+	if (vsd_sup_start(&d, err) < 0)
+		goto out;
+	vsd_net_recover(&d);
 	if (!(h = vsd_http_start(&d, err)))
 		goto out;
 	vs_info("vesseld: root %s, socket %s, runtime %s; %d instances adopted, %d running", d.root, d.socket,
@@ -136,6 +141,7 @@ out:
 	vsd_http_stop(h);
 	if (d.ops)
 		vsd_ops_drain(&d);
+	vsd_sup_stop(&d); /* after the ops: their hooks talk to it */
 	vsd_ops_free(&d);
 	vsd_events_free(&d);
 	vsd_db_close(d.db);

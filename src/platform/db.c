@@ -29,6 +29,21 @@ static const char *const migrations[] = {
 	"CREATE TABLE snapshots (instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL, created_at TEXT NOT NULL, config TEXT NOT NULL,"
 	"  PRIMARY KEY (instance, name));",
+	/* 3: the supervisor's memory (supervise.c): a row once an instance was
+	 * started; user_stopped is the user's last word (unless-stopped reads it
+	 * after a vesseld restart), restarts what the policy did since the user's
+	 * last start, health the last verdict of its check. */
+	"CREATE TABLE supervision (name TEXT PRIMARY KEY REFERENCES instances(name) ON DELETE CASCADE,"
+	"  user_stopped INTEGER NOT NULL DEFAULT 0, restarts INTEGER NOT NULL DEFAULT 0,"
+	"  last_exit INTEGER, health TEXT NOT NULL DEFAULT '');",
+	/* 4: managed networks (network.c; bridge: vsbr + 8 hex digits) and their
+	 * IPAM leases: an instance keeps its address until it is deleted. */
+	"CREATE TABLE networks (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+	"  bridge TEXT NOT NULL UNIQUE, gateway TEXT NOT NULL, prefix INTEGER NOT NULL, nat INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE leases (network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,"
+	"  instance TEXT NOT NULL REFERENCES instances(name) ON DELETE CASCADE, address TEXT NOT NULL,"
+	"  PRIMARY KEY (network, instance), UNIQUE (network, address));",
 };
 
 int vsd_db_exec(sqlite3 *db, const char *sql, const char *what, vs_err *err)

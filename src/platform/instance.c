@@ -18,6 +18,9 @@
 #include "platform/limits.h"
 #include "platform/phases.h"
 #include "platform/runtime.h"
+#include "platform/supervise.h"
+#include "platform/network.h"
+#include "ctr/state.h"
 
 #define STOP_TIMEOUT 10.0 /* seconds between SIGTERM and SIGKILL by default */
 
@@ -134,6 +137,17 @@ int vsd_inst_mount(vsd *d, const char *name, const char *lower, vs_err *err)
 	return m < 0 ? vs_fail(err, errno, "mount overlay on %s", rootfs) : 0;
 }
 
+/* The created init's network namespace gets its network (network.c). */
+static int attach_net(vsd *d, const char *name, vs_err *err)
+{
+	vs_state st;
+	if (vs_state_load(d->rt_root, name, &st, err) < 0)
+		return -1;
+	int rc = vsd_net_attach(d, name, st.pid, err);
+	vs_state_clear(&st);
+	return rc;
+}
+
 static int do_start(vsd *d, const char *name, vs_err *err)
 {
 	start_info s;
@@ -172,7 +186,11 @@ static int do_start(vsd *d, const char *name, vs_err *err)
 	const char *create[] = {"create", "--bundle", dir, name, NULL};
 	const char *start[] = {"start", name, NULL};
 	rc = vsd_rt(d, console, NULL, err, create);
-	if (rc == 0 && (rc = vsd_rt(d, NULL, NULL, err, start)) < 0)
+	if (rc == 0)
+		rc = attach_net(d, name, err); /* between create and start, as CNI */
+	if (rc == 0)
+		rc = vsd_rt(d, NULL, NULL, err, start);
+	if (rc < 0)
 		vsd_rt(d, NULL, NULL, NULL, del);
 out:
 	start_info_free(&s);
@@ -234,6 +252,7 @@ int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err)
 	const char *event = NULL;
 	double t0 = vsd_phase_clock();
 	int rc;
+	vsd_sup_before(d, a->name, a->action, a->policy);
 	if (!strcmp(a->action, "start")) {
 		rc = do_start(d, a->name, err);
 		event = "instance-started";
@@ -251,11 +270,12 @@ int vsd_inst_state_op(vsd *d, void *arg, struct json_object **meta, vs_err *err)
 		rc = vsd_rt(d, NULL, NULL, err, args);
 		event = freeze ? "instance-paused" : "instance-resumed";
 	}
-	if (rc < 0)
-		return vs_wrap(err, "%s instance %s", a->action, a->name);
-	vsd_phase_observe(a->action, vsd_phase_clock() - t0); /* start, stop, restart */
-	lifecycle(d, event, a->name);
-	return 0;
+	if (rc == 0) {
+		vsd_phase_observe(a->action, vsd_phase_clock() - t0); /* start, stop, restart */
+		lifecycle(d, event, a->name);
+	}
+	vsd_sup_after(d, a->name, a->action, a->policy, rc); /* after the event: the supervisor's come later */
+	return rc < 0 ? vs_wrap(err, "%s instance %s", a->action, a->name) : 0;
 }
 
 /* Remove the instance's runtime container, mount and directory. */
@@ -290,6 +310,8 @@ int vsd_inst_delete_op(vsd *d, void *arg, struct json_object **meta, vs_err *err
 		vsd_event_lifecycle(d, "instance-deleted", src);
 	}
 	pthread_mutex_unlock(&d->lock);
+	vsd_sup_after(d, a->name, "delete", false, rc);
+	vsd_net_instance_gone(d);
 	return rc;
 }
 
@@ -348,6 +370,7 @@ struct json_object *vsd_inst_json(vsd *d, const char *name, bool state)
 			json_object_object_add(s, "status", json_object_new_string(status));
 			json_object_object_add(s, "status_code", json_object_new_int(code));
 			json_object_object_add(s, "pid", json_object_new_int(pid));
+			vsd_sup_state_json(d, name, s);
 			json_object_object_add(o, "state", s);
 		}
 	}

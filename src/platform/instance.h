@@ -16,6 +16,7 @@ typedef struct vsd_inst_arg {
 	char action[16];  /* start stop restart freeze unfreeze */
 	bool force;
 	double timeout;   /* stop: seconds before SIGKILL; < 0 = default */
+	bool policy;      /* started by the supervisor (restart policy, health), not a user */
 } vsd_inst_arg;
 
 /* Operation bodies (vsd_op_fn); arg is a vsd_inst_arg. */

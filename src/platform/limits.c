@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/ha_config.h"
+#include "platform/network.h"
+
 int vsd_parse_size(const char *s, uint64_t *out, vs_err *err)
 {
 	static const struct {
@@ -57,8 +60,17 @@ int vsd_limits_parse(struct json_object *config, vsd_limits *l, vs_err *err)
 				return vs_fail(err, VS_EINVAL_CONFIG, "config.limits.cpu=%.32s: expected a whole number of CPUs, 1 to 1024", v);
 			l->cpus = (unsigned)n;
 		} else {
-			return vs_fail(err, VS_EINVAL_CONFIG, "config.%s: unknown key (known: limits.memory, limits.cpu)", key);
+			int ha = vsd_ha_key(key, v, err);
+			if (ha == 0)
+				ha = vsd_net_key(key, v, err);
+			if (ha < 0)
+				return -1;
+			if (ha == 0)
+				return vs_fail(err, VS_EINVAL_CONFIG, "config.%s: unknown key (known: limits.memory, limits.cpu, "
+					       "restart.policy, health.check, health.interval, health.timeout, health.retries, "
+					       "health.start_period, network, network.ipv4.address)", key);
 		}
 	}
-	return 0;
+	vsd_ha ha;
+	return vsd_ha_parse(config, &ha, err);
 }

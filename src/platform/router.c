@@ -98,6 +98,8 @@ struct json_object *vsd_api_route(vsd *d, vsd_req *r)
 		return vsd_api_instances(d, r, seg + 1, n - 1);
 	if (!strcmp(seg[0], "images"))
 		return vsd_api_images(d, r, seg + 1, n - 1);
+	if (!strcmp(seg[0], "networks"))
+		return vsd_api_networks(d, r, seg + 1, n - 1);
 	if (!strcmp(seg[0], "operations"))
 		return vsd_api_operations(d, r, seg + 1, n - 1);
 	if (!strcmp(seg[0], "events") && n == 1) {

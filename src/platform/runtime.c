@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,12 @@ static int spawn(vsd *d, const char *console, const char *const *args, char **ou
 		int o = console ? cfd : outp[1], e = console ? cfd : errp[1];
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
 			_exit(127);
+		/* vesseld's threads block TERM, INT, HUP and CHLD and ignore PIPE;
+		 * an instance's init inherits both across exec, so clear them. */
+		sigset_t none;
+		sigemptyset(&none);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execv(d->runtime, (char *const *)argv);
 		_exit(127);
 	}

@@ -13,6 +13,7 @@
 
 typedef struct vsd_ops vsd_ops;
 typedef struct vsd_events vsd_events;
+typedef struct vsd_sup vsd_sup;
 
 typedef struct vsd_opts {
 	const char *root;    /* --root, default /var/lib/vessel */
@@ -30,6 +31,7 @@ typedef struct vsd {
 	vsd_audit_head audit;
 	vsd_ops *ops;
 	vsd_events *events;
+	vsd_sup *sup; /* supervise.c: restart policies and health checks */
 	char **busy; /* names of instances an operation is working on (NULL-terminated) */
 	int nbusy;
 	volatile bool stopping;
