@@ -115,7 +115,7 @@ bench: all
 
 # libFuzzer build of the config parsers (clang; base/ and oci/ only).
 FUZZ_SRCS := $(sort $(wildcard src/base/*.c src/oci/*.c))
-fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api build-fuzz/fuzz_snapshot build-fuzz/fuzz_agent_proto
+fuzz: build-fuzz/fuzz_config build-fuzz/fuzz_http build-fuzz/fuzz_vsd_api build-fuzz/fuzz_snapshot build-fuzz/fuzz_migstream build-fuzz/fuzz_agent_proto
 
 build-fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(FUZZ_SRCS) $(wildcard src/base/*.h src/oci/*.h)
 	@mkdir -p $(dir $@)
@@ -139,6 +139,13 @@ build-fuzz/fuzz_vsd_api: tests/fuzz/fuzz_vsd_api.c $(LIB_SRCS) $(PLAT_SRCS) $(sh
 		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^) $(PLAT_LIBS)
 # The snapshot state file parser (src/vmm/snapfile.c and the error idiom only).
 build-fuzz/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/vmm/snapfile.c src/base/error.c src/vmm/snapfile.h src/base/error.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
+		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(filter %.c,$^)
+# The live migration stream reader (src/vmm/migstream.c, with the state
+# parser it hands the state to).
+build-fuzz/fuzz_migstream: tests/fuzz/fuzz_migstream.c src/vmm/migstream.c src/vmm/snapfile.c src/base/error.c src/vmm/migstream.h src/vmm/snapfile.h src/base/error.h
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -Wall -Wextra -Werror -g -O1 -Isrc -D_GNU_SOURCE -fno-strict-aliasing \
 		-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined \

@@ -39,6 +39,8 @@ VS_CMD(checkpoint);
 VS_CMD(restore);
 /* microVM engine (src/cmd/vm.c, check.c) */
 VS_CMD(vm);
+/* `vessel vm migrate` (src/cmd/vm_migrate.c), below cmd_vm. */
+int vs_cmd_vm_migrate(int argc, char **argv);
 VS_CMD(check);
 /* vesseld client group (src/cmd/client*.c): only talks to vesseld */
 VS_CMD(launch);

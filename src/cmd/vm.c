@@ -11,6 +11,7 @@
 #include "cmd/opts.h"
 #include "vmm/api/fc.h"
 #include "vmm/api/server.h"
+#include "vmm/migsock.h"
 #include "vmm/vmm.h"
 
 #define VESSEL_VM_VERSION "0.1.0" /* as `vessel --version` */
@@ -24,6 +25,8 @@ static const char usage_text[] =
 	"       vessel vm run --config-file FILE [--api-sock PATH | --no-api]\n"
 	"       vessel vm run --api-sock PATH\n"
 	"       vessel vm run --restore STATE --restore-mem MEM [--paused] [--api-sock PATH]\n"
+	"       vessel vm run --incoming unix:PATH|tcp:HOST:PORT [--api-sock PATH]\n"
+	"       vessel vm migrate --api-sock PATH DEST   (vessel vm migrate --help)\n"
 	"\n"
 	"Boots the kernel (bzImage or ELF vmlinux) in a KVM microVM. The serial console\n"
 	"is connected to stdin/stdout; Ctrl-C or SIGTERM stops the VM. SIZE takes K, M,\n"
@@ -51,6 +54,9 @@ static const char usage_text[] =
 	"--restore STATE --restore-mem MEM resumes a snapshot (PUT /snapshot/create):\n"
 	"the machine it describes, guest memory mapped from MEM; --paused leaves it\n"
 	"paused (resume it with PATCH /vm). A bad snapshot is refused (status 1).\n"
+	"--incoming ADDR waits for one live migration (vessel vm migrate) on ADDR\n"
+	"(HOST: an IP address or localhost) and runs the guest it brings; the stream\n"
+	"describes the machine. A bad or cut stream is refused (status 1).\n"
 	"\n"
 	"Environment: VESSEL_VM_STATS=1 prints start-up CPU time and memory use to\n"
 	"stderr at exit; VESSEL_ALLOW_PVM=1 tries to boot even on a PVM /dev/kvm;\n"
@@ -244,7 +250,7 @@ typedef struct vm_flags {
 	const char *kernel, *initrd, *cmdline, *ring3, *memory, *console, *vsock, *balloon;
 	vs_vmm_vsock vs;
 	vs_vmm_balloon bl;
-	const char *api_sock, *config_file, *restore, *restore_mem;
+	const char *api_sock, *config_file, *restore, *restore_mem, *incoming;
 	long cpus;
 	bool help, no_jail, no_api, paused;
 	vs_strlist disks, nets;
@@ -317,6 +323,24 @@ static int restore(vs_vmm *m, const vm_flags *f, vs_err *err)
 	return r;
 }
 
+/* --incoming: listen, take one connection, and remove the listener (the
+ * VMM may unlink nothing once jailed). Before the engine blocks SIGINT,
+ * so Ctrl-C ends the wait. */
+static int incoming_accept(const char *addr, vs_err *err)
+{
+	vs_mig_addr a;
+	if (vs_mig_addr_parse(addr, &a, err) < 0)
+		return vs_wrap(err, "--incoming");
+	int lfd = vs_mig_listen(&a, err);
+	if (lfd < 0)
+		return -1;
+	int fd = vs_mig_accept(lfd, &a, err);
+	close(lfd);
+	if (a.sa.ss_family == AF_UNIX)
+		unlink(addr + 5);
+	return fd;
+}
+
 static int vm_run(vs_global *g, int argc, char **argv)
 {
 	static vm_flags f; /* its device table is large */
@@ -341,10 +365,11 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		{"restore", 0, OPT_STR, &f.restore},
 		{"restore-mem", 0, OPT_STR, &f.restore_mem},
 		{"paused", 0, OPT_BOOL, &f.paused},
+		{"incoming", 0, OPT_STR, &f.incoming},
 		{"help", 'h', OPT_BOOL, &f.help},
 		{0},
 	};
-	int rc = 2;
+	int rc = 2, in_fd = -1;
 	vs_vmm *m = NULL;
 	vs_api_server *api = NULL;
 	int i = vs_opts_parse("vm run", argc, argv, opts);
@@ -362,7 +387,12 @@ static int vm_run(vs_global *g, int argc, char **argv)
 				"(no --kernel, --ring3, --config-file, --disk or --net with it; --paused only with it)\n");
 		goto out;
 	}
-	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock && !f.restore) || (f.kernel && f.ring3)) {
+	if (f.incoming && (boot_flags || f.config_file || f.disks.n || f.nets.n || f.restore || f.vsock || f.balloon)) {
+		fprintf(stderr, "vessel vm run: --incoming: the migration stream describes the machine (no --kernel, "
+				"--ring3, --config-file, --disk, --net, --vsock, --balloon or --restore with it)\n");
+		goto out;
+	}
+	if (i < argc || (!boot_flags && !f.config_file && !f.api_sock && !f.restore && !f.incoming) || (f.kernel && f.ring3)) {
 		fprintf(stderr, i < argc ? "vessel vm run: unexpected argument '%s'\n"
 					 : "vessel vm run: need --kernel FILE%s (or --config-file or --api-sock)\n",
 			i < argc ? argv[i] : "");
@@ -428,6 +458,10 @@ static int vm_run(vs_global *g, int argc, char **argv)
 	};
 	bool stats = g->debug || env_on("VESSEL_VM_STATS");
 	rc = 1;
+	if (f.incoming && (in_fd = incoming_accept(f.incoming, &err)) < 0) {
+		rc = vs_cmd_fail(&err);
+		goto out;
+	}
 	m = vs_vmm_new(&o, &err);
 	if (!m || configure(m, &f, mem, &err) < 0 ||
 	    (f.config_file && vs_fc_config_file(m, f.config_file, &err) < 0)) {
@@ -448,6 +482,15 @@ static int vm_run(vs_global *g, int argc, char **argv)
 		rc = vs_cmd_fail(&err);
 		goto out;
 	}
+	vs_vmm_mig_stats ist;
+	if (in_fd >= 0 && vs_vmm_incoming(m, in_fd, f.incoming, &ist, &err) < 0) {
+		rc = vs_cmd_fail(&err);
+		goto out;
+	}
+	if (in_fd >= 0) {
+		close(in_fd);
+		in_fd = -1;
+	}
 	vs_vmm_result res;
 	if (vs_vmm_wait(m, &res, &err) < 0) {
 		rc = vs_cmd_fail(&err);
@@ -462,6 +505,8 @@ out:
 	/* The jail (on once the VM started) allows no unlink: the socket stays, as Firecracker's does. */
 	vs_api_close(api, m && !vs_vmm_jailed(m));
 	vs_vmm_destroy(m);
+	if (in_fd >= 0)
+		close(in_fd);
 	free(f.disks.items);
 	free(f.nets.items);
 	return rc;
@@ -471,6 +516,8 @@ int cmd_vm(vs_global *g, int argc, char **argv)
 {
 	if (argc >= 1 && !strcmp(argv[0], "run"))
 		return vm_run(g, argc - 1, argv + 1);
+	if (argc >= 1 && !strcmp(argv[0], "migrate"))
+		return vs_cmd_vm_migrate(argc - 1, argv + 1);
 	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help"))) {
 		fputs(usage_text, stdout);
 		return 0;

@@ -88,10 +88,25 @@ static const int vsock_calls[] = {
 };
 static const unsigned long vsock_ioctls[] = {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS};
 
+/* The migration sender (src/vmm/migrate_send.c): one stream socket to
+ * the destination (socket for AF_UNIX/AF_INET/AF_INET6 only, below;
+ * non-blocking connect, poll, send/recv), reading guest memory and KVM's
+ * dirty log, switching dirty logging on and off (memory slot flags),
+ * futexes for the engine's locks; pausing and the device state are done
+ * by the VMM thread. */
+static const int migrate_calls[] = {
+	SYS_read, SYS_write, SYS_close, SYS_poll, SYS_ppoll, SYS_connect,
+	SYS_getsockopt, SYS_setsockopt, SYS_futex, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_sigaltstack,
+	SYS_getpid, SYS_gettid, SYS_exit, SYS_restart_syscall, SYS_clock_gettime, SYS_sched_yield, SYS_mmap,
+	SYS_munmap, SYS_mprotect, SYS_madvise, SYS_brk, SYS_set_robust_list, SYS_rseq, SYS_membarrier,
+};
+static const unsigned long migrate_ioctls[] = {KVM_GET_DIRTY_LOG, KVM_SET_USER_MEMORY_REGION};
+
 /* What load() adds beyond the lists. */
 enum {
 	UNIX_SOCKETS = 2, /* socket(AF_UNIX, ...) */
 	API_OPEN = 4,     /* openat with api_open_flags only (others kill) */
+	NET_SOCKETS = 8,  /* socket(AF_UNIX | AF_INET | AF_INET6, ...) */
 };
 
 static bool listed(const int *calls, size_t n, int nr)
@@ -109,8 +124,12 @@ static int load(const int *calls, size_t n, const int *extra, size_t n_extra, co
 	if (!ctx)
 		return vs_fail(err, ENOMEM, "seccomp: create %s filter", what);
 	int r = 0;
-	if (r == 0 && (flags & UNIX_SOCKETS))
+	if (r == 0 && (flags & (UNIX_SOCKETS | NET_SOCKETS)))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r == 0 && (flags & NET_SOCKETS))
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (r == 0 && (flags & NET_SOCKETS))
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
 	for (size_t i = 0; r == 0 && i < n_extra; i++) {
@@ -174,4 +193,10 @@ int vs_jail_apply_api(vs_err *err)
 int vs_jail_apply_vsock(vs_err *err)
 {
 	return load(vsock_calls, N(vsock_calls), NULL, 0, vsock_ioctls, N(vsock_ioctls), UNIX_SOCKETS, "vsock thread", err);
+}
+
+int vs_jail_apply_migrate(vs_err *err)
+{
+	return load(migrate_calls, N(migrate_calls), NULL, 0, migrate_ioctls, N(migrate_ioctls), NET_SOCKETS,
+		    "migration thread", err);
 }

@@ -24,4 +24,8 @@ int vs_jail_apply_api(vs_err *err);
  * calling thread only. */
 int vs_jail_apply_vsock(vs_err *err);
 
+/* The migration thread's list (its stream socket: AF_UNIX/AF_INET/AF_INET6;
+ * KVM_GET_DIRTY_LOG, KVM_SET_USER_MEMORY_REGION), on the calling thread. */
+int vs_jail_apply_migrate(vs_err *err);
+
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static int init(vs_gmem *m, uint64_t size, int fd, vs_err *err)
+static int init(vs_gmem *m, uint64_t size, int fd, bool shared, vs_err *err)
 {
 	memset(m, 0, sizeof(*m));
 	if (size == 0 || size % 4096)
@@ -19,7 +19,7 @@ static int init(vs_gmem *m, uint64_t size, int fd, vs_err *err)
 		/* In a memory file the regions follow each other: low RAM, then high. */
 		uint64_t off = i ? low : 0;
 		void *p = mmap(NULL, parts[i][1], PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, fd < 0 ? 0 : (off_t)off);
+			       (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, fd < 0 ? 0 : (off_t)off);
 		if (p == MAP_FAILED) {
 			int e = errno;
 			vs_gmem_destroy(m);
@@ -35,12 +35,12 @@ static int init(vs_gmem *m, uint64_t size, int fd, vs_err *err)
 
 int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err)
 {
-	return init(m, size, -1, err);
+	return init(m, size, -1, false, err);
 }
 
-int vs_gmem_init_file(vs_gmem *m, uint64_t size, int fd, vs_err *err)
+int vs_gmem_init_file(vs_gmem *m, uint64_t size, int fd, bool shared, vs_err *err)
 {
-	return init(m, size, fd, err);
+	return init(m, size, fd, shared, err);
 }
 
 int vs_gmem_track(vs_gmem *m, vs_err *err)

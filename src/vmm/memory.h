@@ -33,8 +33,9 @@ typedef struct vs_gmem {
 int vs_gmem_init(vs_gmem *m, uint64_t size, vs_err *err);
 /* The same layout from a memory file (regions one after the other, from
  * offset 0), mapped MAP_PRIVATE: pages fault in from the file on demand
- * and the guest's writes never reach it. */
-int vs_gmem_init_file(vs_gmem *m, uint64_t size, int fd, vs_err *err);
+ * and the guest's writes never reach it; shared: MAP_SHARED (a migration's
+ * memfd, whose pages become the guest's own). */
+int vs_gmem_init_file(vs_gmem *m, uint64_t size, int fd, bool shared, vs_err *err);
 void vs_gmem_destroy(vs_gmem *m);
 
 /* Track the VMM's own writes (vs_gmem_mark_dirty) from now on. */

@@ -36,10 +36,10 @@ static int get_supported_cpuid(vs_vm *vm, vs_err *err)
 
 int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err)
 {
-	return vs_vm_create_from(vm, mem_size, -1, err);
+	return vs_vm_create_from(vm, mem_size, -1, false, err);
 }
 
-int vs_vm_create_from(vs_vm *vm, uint64_t mem_size, int mem_fd, vs_err *err)
+int vs_vm_create_from(vs_vm *vm, uint64_t mem_size, int mem_fd, bool shared, vs_err *err)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
@@ -80,7 +80,7 @@ int vs_vm_create_from(vs_vm *vm, uint64_t mem_size, int mem_fd, vs_err *err)
 		vs_fail(err, errno, "KVM_CREATE_PIT2");
 		goto fail;
 	}
-	if ((mem_fd < 0 ? vs_gmem_init(&vm->mem, mem_size, err) : vs_gmem_init_file(&vm->mem, mem_size, mem_fd, err)) < 0)
+	if ((mem_fd < 0 ? vs_gmem_init(&vm->mem, mem_size, err) : vs_gmem_init_file(&vm->mem, mem_size, mem_fd, shared, err)) < 0)
 		goto fail;
 	for (unsigned i = 0; i < vm->mem.n_regions; i++) {
 		const vs_gmem_region *r = &vm->mem.regions[i];

@@ -63,8 +63,11 @@ int vs_kvm_check_cap(int kvm_fd, int cap);
 /* Create the VM with `mem_size` bytes of RAM, irqchip and PIT. xsave_ok
  * is left false: the caller decides (vs_cpuid_xsave_usable). */
 int vs_vm_create(vs_vm *vm, uint64_t mem_size, vs_err *err);
-/* The same with guest memory mapped from a snapshot's memory file. */
-int vs_vm_create_from(vs_vm *vm, uint64_t mem_size, int mem_fd, vs_err *err);
+/* The same with guest memory mapped from a snapshot's memory file
+ * (shared: MAP_SHARED, for a migration's memfd; else MAP_PRIVATE). */
+int vs_vm_create_from(vs_vm *vm, uint64_t mem_size, int mem_fd, bool shared, vs_err *err);
+/* Dirty page logging off again (a failed migration that turned it on). */
+int vs_vm_untrack_dirty(vs_vm *vm, vs_err *err);
 
 /* vm_snap.c: irqchip, PIT and clock into a snapshot and back (restore
  * before the vCPUs run); dirty page logging on every memory slot, and one

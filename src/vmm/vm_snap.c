@@ -54,23 +54,36 @@ int vs_vm_restore(vs_vm *vm, const vs_snap *s, vs_err *err)
 	return 0;
 }
 
-int vs_vm_track_dirty(vs_vm *vm, vs_err *err)
+static int slot_flags(vs_vm *vm, uint32_t flags, vs_err *err)
 {
-	if (vs_gmem_track(&vm->mem, err) < 0)
-		return -1;
 	for (unsigned i = 0; i < vm->mem.n_regions; i++) {
 		const vs_gmem_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region slot = {
 			.slot = i,
-			.flags = KVM_MEM_LOG_DIRTY_PAGES,
+			.flags = flags,
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->host,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			return vs_fail(err, errno, "enable dirty page logging on memory slot %u", i);
+			return vs_fail(err, errno, "%s dirty page logging on memory slot %u", flags ? "enable" : "disable", i);
 	}
+	return 0;
+}
+
+int vs_vm_track_dirty(vs_vm *vm, vs_err *err)
+{
+	if (vs_gmem_track(&vm->mem, err) < 0 || slot_flags(vm, KVM_MEM_LOG_DIRTY_PAGES, err) < 0)
+		return -1;
 	vm->track_dirty = true;
+	return 0;
+}
+
+int vs_vm_untrack_dirty(vs_vm *vm, vs_err *err)
+{
+	if (slot_flags(vm, 0, err) < 0)
+		return -1;
+	vm->track_dirty = false;
 	return 0;
 }
 

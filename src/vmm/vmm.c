@@ -317,6 +317,7 @@ void vs_vmm_teardown(vs_vmm *m)
 		vs_vmm_open_gate(m);
 		join_vcpus(m);
 	}
+	vs_mig_thread_stop(m);
 	vs_console_restore(&m->console);
 	for (unsigned i = 0; i < m->made; i++)
 		vs_vcpu_destroy(&m->vcpus[i]);
@@ -364,6 +365,8 @@ int vs_vmm_start_threads(vs_vmm *m, vs_err *err)
 	pthread_mutex_unlock(&m->gate_mu);
 	if (failed)
 		return vs_wrap(err, "vCPU thread");
+	if (vs_mig_thread_start(m, err) < 0)
+		return -1;
 	/* Then this thread (the VMM's main loop) jails itself. */
 	if (m->jail_on) {
 		if (vs_jail_apply_vmm(m->jail_extra, m->n_jail_extra, err) < 0)
@@ -460,6 +463,16 @@ static void serve_request(vs_vmm *m, const char *why)
 	pthread_cond_broadcast(&m->start_cv);
 }
 
+int vs_vmm_call(vs_vmm *m, int (*fn)(vs_vmm *, void *, vs_err *), void *arg, const char *what, vs_err *err)
+{
+	pthread_mutex_lock(&m->mu);
+	/* Once stopped no loop serves a handed-over call. */
+	int r = m->state == VS_VMM_STOPPED ? vs_fail(err, ECANCELED, "%s: the VM stopped", what)
+					   : on_owner(m, fn, arg, what, err);
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
 static int start_fn(vs_vmm *m, void *arg, vs_err *err)
 {
 	(void)arg;
@@ -527,15 +540,30 @@ static int running_or_paused(vs_vmm *m, const char *op, vs_err *err)
 		       m->state == VS_VMM_NOT_STARTED ? "not started" : "stopped");
 }
 
+void vs_vmm_pause_locked(vs_vmm *m)
+{
+	if (m->state != VS_VMM_RUNNING)
+		return;
+	vs_vm_pause(&m->vm, m->ncpus, kick_one, m);
+	vs_virtio_freeze_all(&m->vm.mmio, true);
+	m->state = VS_VMM_PAUSED;
+}
+
+void vs_vmm_resume_locked(vs_vmm *m)
+{
+	if (m->state != VS_VMM_PAUSED)
+		return;
+	vs_virtio_freeze_all(&m->vm.mmio, false);
+	vs_vm_resume(&m->vm);
+	m->state = VS_VMM_RUNNING;
+}
+
 int vs_vmm_pause(vs_vmm *m, vs_err *err)
 {
 	pthread_mutex_lock(&m->mu);
 	int r = running_or_paused(m, "pause the VM", err);
-	if (r == 0 && m->state == VS_VMM_RUNNING) {
-		vs_vm_pause(&m->vm, m->ncpus, kick_one, m);
-		vs_virtio_freeze_all(&m->vm.mmio, true);
-		m->state = VS_VMM_PAUSED;
-	}
+	if (r == 0)
+		vs_vmm_pause_locked(m);
 	pthread_mutex_unlock(&m->mu);
 	return r;
 }
@@ -544,11 +572,8 @@ int vs_vmm_resume(vs_vmm *m, vs_err *err)
 {
 	pthread_mutex_lock(&m->mu);
 	int r = running_or_paused(m, "resume the VM", err);
-	if (r == 0 && m->state == VS_VMM_PAUSED) {
-		vs_virtio_freeze_all(&m->vm.mmio, false);
-		vs_vm_resume(&m->vm);
-		m->state = VS_VMM_RUNNING;
-	}
+	if (r == 0)
+		vs_vmm_resume_locked(m);
 	pthread_mutex_unlock(&m->mu);
 	return r;
 }

@@ -207,6 +207,47 @@ int vs_vmm_snapshot(vs_vmm *m, const vs_vmm_snap_files *f, vs_vmm_snap_type type
  * the machine exists; nothing is left of a failed restore. */
 int vs_vmm_restore(vs_vmm *m, const vs_vmm_snap_files *f, bool resume, bool track_dirty, vs_err *err);
 
+/* Live migration (migrate_send.c, migrate_recv.c; the stream is
+ * migstream.h). The source: pre-copy to `dest` ("unix:PATH" or
+ * "tcp:HOST:PORT") while the guest runs (round 0 all of memory, then the
+ * pages dirtied meanwhile, KVM's dirty log), until the dirty set fits the
+ * downtime budget or max_rounds; then pause, the last pages and the
+ * device/vCPU state (a snapshot state file), and the destination's
+ * "running". Then the run ends (vs_vmm_wait: status 0, "migrated"). Any
+ * failure before that resumes the guest as it was and fails. Blocks the
+ * calling thread; the work is done by the migration thread (own jail) and
+ * the owner (pause, state). */
+typedef struct vs_vmm_mig_params {
+	char dest[128];
+	uint32_t max_downtime_ms; /* 0: 300 (QEMU's default) */
+	uint32_t max_rounds;      /* 0: 30 dirty rounds after round 0 */
+} vs_vmm_mig_params;
+typedef enum { VS_MIG_IDLE = 0, VS_MIG_ACTIVE, VS_MIG_COMPLETED, VS_MIG_FAILED } vs_vmm_mig_state;
+typedef struct vs_vmm_mig_stats {
+	vs_vmm_mig_state state;
+	char dest[128];
+	uint32_t max_downtime_ms;
+	uint32_t rounds;          /* dirty rounds after round 0 */
+	uint64_t bytes;           /* sent on the stream */
+	uint64_t pages, zero_pages; /* page contents sent / pages sent as zero */
+	uint64_t last_dirty_pages;  /* the set sent with the guest paused */
+	uint64_t total_us, downtime_us; /* start to end; guest paused to "running" */
+	uint64_t downtime_source_us;    /* of which: paused to the last byte sent */
+	uint64_t dest_restore_us;       /* of which: the destination's END to running */
+	uint64_t state_bytes;
+	char error[512];
+} vs_vmm_mig_stats;
+int vs_vmm_migrate(vs_vmm *m, const vs_vmm_mig_params *p, vs_vmm_mig_stats *out, vs_err *err);
+/* The current or last migration (state IDLE if none). */
+void vs_vmm_migrate_status(vs_vmm *m, vs_vmm_mig_stats *out);
+/* The destination, instead of start, on a handle with nothing configured:
+ * read a migration stream from the connected socket `fd` (the caller
+ * accepted it; `what` names it), build the machine it describes, put its
+ * memory and state in, resume it and answer "running" (or an error frame
+ * with the reason). A bad or cut stream is refused before any of the
+ * machine exists. SIGINT/SIGTERM interrupt the wait. */
+int vs_vmm_incoming(vs_vmm *m, int fd, const char *what, vs_vmm_mig_stats *out, vs_err *err);
+
 vs_vmm_state vs_vmm_state_of(vs_vmm *m);
 /* The seccomp jail is on (the VM started without no_jail): the process may
  * open and unlink nothing any more. */

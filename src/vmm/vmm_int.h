@@ -76,6 +76,7 @@ struct vs_vmm {
 	bool snap_base;
 	bool mem_from_file;
 	uint64_t mem_dev, mem_ino;
+	struct vs_mig *mig;      /* the migration thread (migrate_send.c), from start on */
 };
 
 /* vmm_live.c: a rate limiter's values are within what the buckets take. */
@@ -97,14 +98,30 @@ unsigned vs_vmm_slot_order(const vs_vmm_spec *s, const vs_vmm_device **out);
 int vs_vmm_start_threads(vs_vmm *m, vs_err *err);
 void vs_vmm_teardown(vs_vmm *m);
 void vs_vmm_open_gate(vs_vmm *m);
+/* vmm.c, for the migration thread: run fn on the owner under mu (as a
+ * snapshot is); pause/resume with mu held. */
+int vs_vmm_call(vs_vmm *m, int (*fn)(vs_vmm *, void *, vs_err *), void *arg, const char *what, vs_err *err);
+void vs_vmm_pause_locked(vs_vmm *m);
+void vs_vmm_resume_locked(vs_vmm *m);
+
+/* migrate_send.c: the migration thread, started (and jailed) with the
+ * vCPU threads, stopped before the machine goes. */
+int vs_mig_thread_start(vs_vmm *m, vs_err *err);
+void vs_mig_thread_stop(vs_vmm *m);
 
 /* vmm_snapshot.c and vmm_restore.c, on the owner thread under mu, with a snap_req. */
 typedef struct snap_req {
 	const vs_vmm_snap_files *f;
 	vs_vmm_snap_type type;
 	bool resume, track_dirty;
+	/* A migration's restore: the state already in memory (f->state_fd
+	 * unused), the memory file a memfd mapped shared (no copy-on-write). */
+	const uint8_t *state_buf;
+	size_t state_len;
 } snap_req;
 int vs_vmm_snapshot_locked(vs_vmm *m, void *req, vs_err *err);
 int vs_vmm_restore_locked(vs_vmm *m, void *req, vs_err *err);
+/* The machine's whole state (description, KVM, devices) into w; paused. */
+int vs_vmm_save_state(vs_vmm *m, vs_snapw *w, vs_err *err);
 
 #endif

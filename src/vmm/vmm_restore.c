@@ -199,14 +199,14 @@ static int put_back(vs_vmm *m, const vs_snap *s, unsigned n_virtio, vs_err *err)
 }
 
 static int build(vs_vmm *m, const vs_vmm_snap_files *f, const vs_snap *s, const vs_snap_machine *d, bool track,
-		 vs_err *err)
+		 bool shared, vs_err *err)
 {
 	m->ncpus = d->ncpus;
 	memset(&m->acpi, 0, sizeof(m->acpi));
 	m->acpi.ncpus = m->ncpus;
 	m->cmdline[0] = 0;
 	vs_console_init(&m->console, m->opts.in_fd, m->opts.console ? m->opts.out_fd : -1);
-	if (vs_vm_create_from(&m->vm, d->mem_size, f->mem_fd, err) < 0)
+	if (vs_vm_create_from(&m->vm, d->mem_size, f->mem_fd, shared, err) < 0)
 		return -1;
 	m->built = true;
 	m->vm.xsave_ok = d->flags & VS_SNAP_M_XSAVE;
@@ -228,8 +228,13 @@ int vs_vmm_restore_locked(vs_vmm *m, void *arg, vs_err *err)
 		return vs_fail(err, VS_EINVAL_CONFIG, "load a snapshot: the VM has already started");
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	if (read_state(f, &buf, &len, err) < 0)
+	if (q->state_buf) {
+		if (!(buf = malloc(q->state_len)))
+			return vs_fail(err, ENOMEM, "%s: allocate %zu bytes", f->state_path, q->state_len);
+		memcpy(buf, q->state_buf, len = q->state_len);
+	} else if (read_state(f, &buf, &len, err) < 0) {
 		return -1;
+	}
 	vs_snap s;
 	vs_snap_machine *d = malloc(sizeof(*d));
 	vs_vmm_spec *saved = malloc(sizeof(*saved));
@@ -262,7 +267,7 @@ int vs_vmm_restore_locked(vs_vmm *m, void *arg, vs_err *err)
 	bool track = q->track_dirty || m->spec.track_dirty;
 	m->spec.track_dirty = track;
 	if (vs_vmm_check_disks(&m->spec, err) < 0 || vs_vmm_check_kvm(&m->spec, m->opts.allow_pvm, err) < 0 ||
-	    build(m, f, &s, d, track, err) < 0 || vs_vmm_start_threads(m, err) < 0) {
+	    build(m, f, &s, d, track, q->state_buf != NULL, err) < 0 || vs_vmm_start_threads(m, err) < 0) {
 		vs_vmm_teardown(m);
 		m->spec = *saved;
 		goto out;

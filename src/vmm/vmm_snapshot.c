@@ -88,7 +88,7 @@ static void save_ratelimits(const vs_vmm *m, vs_snapw *w)
 		vs_snapw_add(w, VS_SNAP_RATELIMITS, 0, &r, sizeof(r));
 }
 
-static int save_state(vs_vmm *m, vs_snapw *w, vs_err *err)
+int vs_vmm_save_state(vs_vmm *m, vs_snapw *w, vs_err *err)
 {
 	vs_snap_machine *d = malloc(sizeof(*d));
 	if (!d)
@@ -248,7 +248,7 @@ int vs_vmm_snapshot_locked(vs_vmm *m, void *arg, vs_err *err)
 	vs_snapw_init(&w);
 	uint8_t *buf;
 	size_t len;
-	if (save_state(m, &w, err) < 0) {
+	if (vs_vmm_save_state(m, &w, err) < 0) {
 		vs_snapw_free(&w);
 		return vs_wrap(err, "snapshot %s", f->state_path);
 	}

@@ -5,7 +5,7 @@
 # mountinfo and the kernel log), `vm run` explains this host's KVM the same
 # way, and bad input is refused before KVM is touched. Then the ring-3 guests
 # (vm/ring3.sh), the virtio devices (vm/virtio.sh), Firecracker's API
-# (vm/api.sh), snapshots (vm/snapshot.sh) and, with a Linux guest, vsock and
+# (vm/api.sh), snapshots (vm/snapshot.sh), live migration (vm/migrate.sh) and, with a Linux guest, vsock and
 # the balloon (vm/devices.sh), a guest booted through the API with rate
 # limits, logger and metrics (vm/ratelimit.sh) and VM-isolated containers
 # (vm/hybrid.sh): they need a usable
@@ -122,6 +122,7 @@ if [ "${1:-}" = --inside ]; then
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
   bash "$ROOT/tests/integration/vm/snapshot.sh"
+  bash "$ROOT/tests/integration/vm/migrate.sh"
   bash "$ROOT/tests/integration/vm/devices.sh"
   bash "$ROOT/tests/integration/vm/ratelimit.sh"
   bash "$ROOT/tests/integration/vm/hybrid.sh"
@@ -181,6 +182,7 @@ if [ "${VM_NESTED:-0}" != 1 ] && { [ "${VM_DIRECT:-0}" = 1 ] || { [ -c /dev/kvm 
   bash "$ROOT/tests/integration/vm/virtio.sh"
   bash "$ROOT/tests/integration/vm/api.sh"
   bash "$ROOT/tests/integration/vm/snapshot.sh"
+  bash "$ROOT/tests/integration/vm/migrate.sh"
   # A Linux guest needs hardware KVM (PVM runs ring-3 guests only).
   if [ $kvm_seen = hardware ]; then
     bash "$ROOT/tests/integration/vm/devices.sh"

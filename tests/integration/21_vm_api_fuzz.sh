@@ -7,3 +7,6 @@ fuzz_check "API" fuzz_http "$ROOT/tests/fuzz/corpus_http" "$ROOT/tests/fuzz/http
 # The snapshot state file parser (tests/fuzz/fuzz_snapshot.c): what
 # PUT /snapshot/load and --restore read before any machine exists.
 fuzz_check "snapshot" fuzz_snapshot "$ROOT/tests/fuzz/corpus_snapshot" "$ROOT/tests/fuzz/snapshot.dict"
+# The live migration stream reader (tests/fuzz/fuzz_migstream.c): what
+# `vm run --incoming` reads from the network before any machine exists.
+fuzz_check "migration stream" fuzz_migstream "$ROOT/tests/fuzz/corpus_migstream" "$ROOT/tests/fuzz/migstream.dict"

@@ -457,6 +457,28 @@ static void test_fc_observe_and_limits(void **st)
 	vs_vmm_destroy(m);
 }
 
+/* vessel's /migrate: the body is strict, the VM must run; GET says none. */
+static void test_fc_migrate(void **st)
+{
+	(void)st;
+	vs_vmm *m = new_vmm();
+	char *out;
+	assert_int_equal(call(m, VS_HTTP_GET, "/migrate", NULL, &out), 200);
+	assert_string_equal(out, "{\"state\":\"none\"}");
+	free(out);
+	expect_fault(m, VS_HTTP_PUT, "/migrate", "{}", "missing field \\\"destination\\\"");
+	expect_fault(m, VS_HTTP_PUT, "/migrate", "{\"destination\": \"unix:/x\", \"speed\": 1}", "unknown field");
+	expect_fault(m, VS_HTTP_PUT, "/migrate", "{\"destination\": \"ftp:/x\"}", "must be unix:PATH or tcp:HOST:PORT");
+	expect_fault(m, VS_HTTP_PUT, "/migrate", "{\"destination\": \"tcp:host.example:80\"}", "not an IP address");
+	expect_fault(m, VS_HTTP_PUT, "/migrate", "{\"destination\": \"unix:/x\", \"max_downtime_ms\": 60001}", "max_downtime_ms");
+	expect_fault(m, VS_HTTP_PUT, "/migrate", "{\"destination\": \"unix:/x\"}", "the VM must be running (it is not started)");
+	expect_fault(m, VS_HTTP_PATCH, "/migrate", "{\"destination\": \"unix:/x\"}", "Invalid request");
+	assert_int_equal(call(m, VS_HTTP_GET, "/migrate", NULL, &out), 200);
+	assert_string_equal(out, "{\"state\":\"none\"}");
+	free(out);
+	vs_vmm_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_fc_vsock_balloon),
 		cmocka_unit_test(test_fc_mac),
 		cmocka_unit_test(test_fc_observe_and_limits),
+		cmocka_unit_test(test_fc_migrate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

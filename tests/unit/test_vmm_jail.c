@@ -228,6 +228,63 @@ static void test_vsock_thread_jail(void **state)
 	}
 }
 
+/* The migration thread's filter: its stream socket (AF_UNIX, AF_INET,
+ * AF_INET6) and connect yes; a netlink or packet socket, KVM_RUN, a
+ * device-state ioctl (that is the VMM thread's job) or unlink kill. */
+static void *mig_jailed(void *arg)
+{
+	vs_err err;
+	int *what = arg;
+	if (vs_jail_apply_migrate(&err) < 0)
+		return (void *)100L;
+	int fams[] = {AF_UNIX, AF_INET, AF_INET6};
+	for (int i = 0; i < 3; i++) {
+		int fd = socket(fams[i], SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 && errno != EAFNOSUPPORT)
+			return (void *)(long)(1 + i);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (*what == 1)
+		(void)socket(AF_NETLINK, SOCK_RAW, 0); /* kills */
+	if (*what == 2)
+		(void)ioctl(0, KVM_RUN, 0); /* kills */
+	if (*what == 3)
+		(void)ioctl(0, KVM_GET_REGS, 0); /* kills */
+	if (*what == 4)
+		(void)unlink("/nonexistent"); /* kills */
+	return NULL;
+}
+
+static int mig_case(int what)
+{
+	pthread_t t;
+	void *rv;
+	if (pthread_create(&t, NULL, mig_jailed, &what) || pthread_join(t, &rv))
+		return 90;
+	return (int)(long)rv;
+}
+
+static void test_migrate_thread_jail(void **state)
+{
+	(void)state;
+	for (int what = 0; what < 5; what++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(mig_case(what));
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (what == 0) {
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+		} else {
+			assert_true(WIFSIGNALED(st));
+			assert_int_equal(WTERMSIG(st), SIGSYS);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_forbidden_call_kills),
 		cmocka_unit_test(test_api_thread_jail),
 		cmocka_unit_test(test_vsock_thread_jail),
+		cmocka_unit_test(test_migrate_thread_jail),
 #if !defined(__SANITIZE_ADDRESS__)
 		cmocka_unit_test(test_open_is_refused_not_fatal),
 #endif

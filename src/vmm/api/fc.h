@@ -51,6 +51,11 @@ int vs_fc_net_patch(vs_vmm *m, const char *path_id, struct json_object *o, vs_er
  * the API thread opens the files and hands them to the engine. */
 int vs_fc_snapshot_create(vs_vmm *m, struct json_object *o, vs_err *err);
 int vs_fc_snapshot_load(vs_vmm *m, struct json_object *o, vs_err *err);
+/* Vessel's extension (fc_migrate.c): PUT /migrate (a running VM, to
+ * "destination"; st gets the statistics either way) and the statistics
+ * as JSON (GET /migrate, and the answer of a completed PUT). */
+int vs_fc_migrate(vs_vmm *m, struct json_object *o, vs_vmm_mig_stats *st, vs_err *err);
+struct json_object *vs_fc_migrate_json(const vs_vmm_mig_stats *s);
 /* A JSON object, and nothing after it. */
 int vs_fc_parse_object(const char *buf, size_t len, struct json_object **out, vs_err *err);
 /* MAC "aa:bb:cc:dd:ee:ff" -> 6 bytes. */

@@ -189,6 +189,10 @@ static void route(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 				fault_err(out, &err);
 				return;
 			}
+		} else if (!strcmp(p, "/migrate")) {
+			vs_vmm_mig_stats st;
+			vs_vmm_migrate_status(m, &st);
+			o = vs_fc_migrate_json(&st);
 		} else if (!strcmp(p, "/version")) {
 			o = json_object_new_object();
 			json_object_object_add(o, "firecracker_version", json_object_new_string(info->version));
@@ -210,7 +214,7 @@ static void route(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 		     ((put || patch) && (!strcmp(p, "/machine-config") || !strcmp(p, "/balloon") ||
 					 sub_id(p, "/drives/") || sub_id(p, "/network-interfaces/"))) ||
 		     (put && (!strcmp(p, "/boot-source") || !strcmp(p, "/actions") || !strcmp(p, "/vsock") ||
-			      !strcmp(p, "/snapshot/create") || !strcmp(p, "/snapshot/load"))) ||
+			      !strcmp(p, "/snapshot/create") || !strcmp(p, "/snapshot/load") || !strcmp(p, "/migrate"))) ||
 		     (patch && (!strcmp(p, "/vm") || !strcmp(p, "/balloon/statistics")));
 	if (!known) {
 		fault(out, "Invalid request method and/or path");
@@ -252,6 +256,16 @@ static void route(vs_vmm *m, const vs_fc_info *info, const vs_http_req *req, vs_
 		r = vs_fc_snapshot_create(m, body, &err);
 	else if (put && !strcmp(p, "/snapshot/load"))
 		r = vs_fc_snapshot_load(m, body, &err);
+	else if (put && !strcmp(p, "/migrate")) {
+		vs_vmm_mig_stats st;
+		r = vs_fc_migrate(m, body, &st, &err);
+		if (r == 0) {
+			/* Done: the statistics, then this VMM exits. */
+			json_object_put(body);
+			reply(out, 200, vs_fc_migrate_json(&st));
+			return;
+		}
+	}
 	json_object_put(body);
 	if (r == 0)
 		reply(out, 204, NULL);
