@@ -5,26 +5,15 @@
 # kill -9 of the daemon (instances keep running and are re-adopted; a cut
 # create leaves nothing), and the audit chain.
 source "$(dirname "$0")/../lib.sh"
-VESSELD=${VESSELD:-$(dirname "$VESSEL")/vesseld}
-R=$TMP/root
-SOCK=$TMP/vd.sock
-export VESSEL_SOCKET=$SOCK
-DPID= RPID=
+source "$(dirname "$0")/vsd/lib.sh"
+RPID=
 on_exit 'cleanup_all'
 cleanup_all() {
-  [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
   [ -n "$RPID" ] && kill "$RPID" 2>/dev/null
-  for d in "$R"/runtime/*/; do [ -d "$d" ] && "$VESSEL" --root "$R/runtime" delete -f "$(basename "$d")"; done
-  for m in "$R"/instances/*/rootfs; do umount -l "$m" 2>/dev/null; done
+  vsd_cleanup
   podman rmi -f localhost/vessel-test-bb:1 >/dev/null 2>&1
 }
 
-start_daemon() {
-  "$VESSELD" --root "$R" --socket "$SOCK" >>"$TMP/vesseld.log" 2>&1 &
-  DPID=$!
-  for _ in $(seq 100); do curl -s --unix-socket "$SOCK" http://v/1.0 >/dev/null 2>&1 && return 0; sleep 0.05; done
-  return 1
-}
 api() { curl -s --unix-socket "$SOCK" "$@"; }
 jqok() { jq -e "$@" >/dev/null; } # jqok FILTER <<<JSON: passes when FILTER is true
 # wait_op ENVELOPE: wait for its operation, print the finished operation.

@@ -5,17 +5,12 @@
 # restart of vesseld), an exec health check that restarts an unhealthy
 # instance, and managed bridge networks.
 source "$(dirname "$0")/../lib.sh"
-VESSELD=${VESSELD:-$(dirname "$VESSEL")/vesseld}
-R=$TMP/root
-SOCK=$TMP/vd.sock
-export VESSEL_SOCKET=$SOCK
-DPID= EVPID=
+source "$(dirname "$0")/vsd/lib.sh"
+EVPID=
 on_exit 'cleanup_all'
 cleanup_all() {
   [ -n "$EVPID" ] && kill "$EVPID" 2>/dev/null
-  [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-  for d in "$R"/runtime/*/; do [ -d "$d" ] && "$VESSEL" --root "$R/runtime" delete -f "$(basename "$d")"; done
-  for m in "$R"/instances/*/rootfs; do umount -l "$m" 2>/dev/null; done
+  vsd_cleanup
   net_cleanup
 }
 net_cleanup() {
@@ -25,12 +20,6 @@ net_cleanup() {
   [ -n "${BR:-}" ] && { ip link del "$BR" 2>/dev/null; nft delete table ip "vessel-$BR" 2>/dev/null; }
 }
 
-start_daemon() {
-  "$VESSELD" --root "$R" --socket "$SOCK" >>"$TMP/vesseld.log" 2>&1 &
-  DPID=$!
-  for _ in $(seq 100); do curl -s --unix-socket "$SOCK" http://v/1.0 >/dev/null 2>&1 && return 0; sleep 0.05; done
-  return 1
-}
 api() { curl -s --unix-socket "$SOCK" "$@"; }
 jqok() { jq -e "$@" >/dev/null; }
 state_of() { api "http://v/1.0/instances/$1/state" | jq -c .metadata; }
