@@ -169,3 +169,19 @@ void vsd_db_close(sqlite3 *db)
 {
 	sqlite3_close(db);
 }
+
+char **vsd_db_names(sqlite3 *db, const char *sql, int *n)
+{
+	char **names = NULL;
+	*n = 0;
+	sqlite3_stmt *st = vsd_db_prep(db, sql, 0, NULL, NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		char **g = realloc(names, sizeof(char *) * (size_t)(*n + 1));
+		if (!g)
+			break;
+		names = g;
+		names[(*n)++] = strdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return names;
+}

@@ -15,6 +15,10 @@ void vsd_db_close(sqlite3 *db);
 int vsd_db_exec(sqlite3 *db, const char *sql, const char *what, vs_err *err);
 /* Prepare sql and bind text arguments ?1..?n (NULL binds NULL). */
 sqlite3_stmt *vsd_db_prep(sqlite3 *db, const char *sql, int n, const char *const *args, vs_err *err);
+/* The first column of every row of sql (no arguments), strdup'ed (an entry
+ * is NULL where that failed); *n of them; the caller frees each and the
+ * array. Stops early, keeping what it has, if the array cannot grow. */
+char **vsd_db_names(sqlite3 *db, const char *sql, int *n);
 /* Run a bound statement to completion (INSERT/UPDATE/DELETE) and finalize it. */
 int vsd_db_run(sqlite3 *db, sqlite3_stmt *st, const char *what, vs_err *err);
 /* Shorthand: prepare, bind text args, run. */

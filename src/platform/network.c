@@ -231,17 +231,8 @@ struct json_object *vsd_net_list(vsd *d, bool recursion)
 void vsd_net_recover(vsd *d)
 {
 	pthread_mutex_lock(&d->lock);
-	char **names = NULL;
-	int n = 0;
-	sqlite3_stmt *st = vsd_db_prep(d->db, "SELECT name FROM networks", 0, NULL, NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		char **g = realloc(names, sizeof(char *) * (size_t)(n + 1));
-		if (!g)
-			break;
-		names = g;
-		names[n++] = strdup((const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
+	int n;
+	char **names = vsd_db_names(d->db, "SELECT name FROM networks", &n);
 	for (int i = 0; i < n; i++) {
 		vsd_netrow r;
 		vs_err err = {0};

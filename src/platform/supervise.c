@@ -393,18 +393,9 @@ static void *loop(void *arg)
 	vsd_sup *s = arg;
 	vsd *d = s->d;
 	/* Adopt everything there is. */
-	char **names = NULL;
-	int n = 0;
 	pthread_mutex_lock(&d->lock);
-	sqlite3_stmt *st = vsd_db_prep(d->db, "SELECT name FROM instances WHERE phase = 'ready'", 0, NULL, NULL);
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		char **g = realloc(names, sizeof(char *) * (size_t)(n + 1));
-		if (!g)
-			break;
-		names = g;
-		names[n++] = strdup((const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
+	int n;
+	char **names = vsd_db_names(d->db, "SELECT name FROM instances WHERE phase = 'ready'", &n);
 	pthread_mutex_unlock(&d->lock);
 	for (int i = 0; i < n; i++) {
 		if (names[i])
